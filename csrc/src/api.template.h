@@ -1,0 +1,126 @@
+/*
+ * api.template.h -- the typed public entry points, written once for float
+ * and double.  Included by api.c with TYPE (float or double) and SFX (f32 or
+ * f64) defined; not a header of its own.
+ */
+#define KERNEL GCONV_CAT(gconv_kernel, SFX)
+#define KERNELS GCONV_CAT(gconv__kernels, SFX)
+#define FN(name) GCONV_CAT(name, SFX)
+
+static const KERNEL *FN(select_kernel)(const gconv_shape *s, gconv_isa_level isa)
+{
+    for (const KERNEL *const *k = KERNELS; *k != NULL; k++) {
+        if ((*k)->supports(s, isa))
+            return *k;
+    }
+    return NULL;  /* unreachable: the generic kernel supports every shape */
+}
+
+gconv_status FN(gconv_conv)(const gconv_params *params,
+                            const TYPE *input, size_t input_len,
+                            const TYPE *weight, size_t weight_len,
+                            const TYPE *bias, size_t bias_len,
+                            TYPE *output, size_t output_len,
+                            int num_threads)
+{
+    gconv_shape s;
+    gconv_status st = gconv__validate(params, &s, NULL, 0);
+    if (st != GCONV_OK)
+        return st;
+    st = check_buffers(&s, sizeof(TYPE), input, input_len, weight, weight_len,
+                       bias, bias_len, output, output_len);
+    if (st != GCONV_OK || s.batch == 0)
+        return st;
+
+    gconv_isa_level isa = gconv__isa_level();
+    const KERNEL *kern = FN(select_kernel)(&s, isa);
+    if (kern == NULL)
+        return GCONV_ERR_SHAPE;
+    int64_t packed_n = kern->packed_size(&s, isa);
+    TYPE *packed = NULL;
+    if (packed_n > 0) {
+        packed = (TYPE *)gconv__alloc(packed_n, sizeof(TYPE));
+        if (packed == NULL)
+            return GCONV_ERR_NO_MEMORY;
+        kern->pack(&s, isa, weight, packed);
+    }
+    st = kern->run(&s, isa, packed_n > 0 ? packed : weight, bias, input, output,
+                   gconv__threads(num_threads));
+    gconv__free(packed);
+    return st;
+}
+
+gconv_status FN(gconv_plan_create)(const gconv_params *params,
+                                   const TYPE *weight, size_t weight_len,
+                                   const TYPE *bias, size_t bias_len,
+                                   gconv_plan **plan)
+{
+    if (plan == NULL)
+        return GCONV_ERR_NULL_POINTER;
+    *plan = NULL;
+    gconv_shape s;
+    gconv_status st = gconv__validate(params, &s, NULL, 0);
+    if (st != GCONV_OK)
+        return st;
+    if (weight == NULL)
+        return GCONV_ERR_NULL_POINTER;
+    if (weight_len != (size_t)s.weight_elements ||
+        (bias != NULL && bias_len != (size_t)s.out_channels))
+        return GCONV_ERR_BUFFER_SIZE;
+
+    gconv_isa_level isa = gconv__isa_level();
+    const KERNEL *kern = FN(select_kernel)(&s, isa);
+    if (kern == NULL)
+        return GCONV_ERR_SHAPE;
+    gconv_plan *p = (gconv_plan *)calloc(1, sizeof *p);
+    if (p == NULL)
+        return GCONV_ERR_NO_MEMORY;
+    int64_t packed_n = kern->packed_size(&s, isa);
+    p->shape = s;
+    p->elem_size = sizeof(TYPE);
+    p->isa = isa;
+    p->kernel = kern;
+    p->weights = gconv__alloc(packed_n > 0 ? packed_n : s.weight_elements, sizeof(TYPE));
+    if (bias != NULL)
+        p->bias = gconv__alloc(s.out_channels, sizeof(TYPE));
+    if (p->weights == NULL || (bias != NULL && p->bias == NULL)) {
+        gconv_plan_destroy(p);
+        return GCONV_ERR_NO_MEMORY;
+    }
+    if (packed_n > 0)
+        kern->pack(&s, isa, weight, (TYPE *)p->weights);
+    else
+        memcpy(p->weights, weight, (size_t)s.weight_elements * sizeof(TYPE));
+    if (bias != NULL)
+        memcpy(p->bias, bias, (size_t)s.out_channels * sizeof(TYPE));
+    *plan = p;
+    return GCONV_OK;
+}
+
+gconv_status FN(gconv_plan_execute)(const gconv_plan *plan, int64_t batch,
+                                    const TYPE *input, size_t input_len,
+                                    TYPE *output, size_t output_len,
+                                    int num_threads)
+{
+    if (plan == NULL)
+        return GCONV_ERR_NULL_POINTER;
+    if (plan->elem_size != sizeof(TYPE))
+        return GCONV_ERR_DTYPE;
+    gconv_shape s = plan->shape;
+    gconv_status st = gconv__shape_with_batch(&s, batch);
+    if (st != GCONV_OK)
+        return st;
+    st = check_buffers(&s, sizeof(TYPE), input, input_len, plan->weights,
+                       (size_t)s.weight_elements, plan->bias, (size_t)s.out_channels,
+                       output, output_len);
+    if (st != GCONV_OK || s.batch == 0)
+        return st;
+    const KERNEL *kern = (const KERNEL *)plan->kernel;
+    return kern->run(&s, plan->isa, (const TYPE *)plan->weights,
+                     (const TYPE *)plan->bias, input, output,
+                     gconv__threads(num_threads));
+}
+
+#undef KERNEL
+#undef KERNELS
+#undef FN
