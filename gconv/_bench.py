@@ -1,0 +1,137 @@
+"""Side-by-side timing of the backends on real-network layer shapes.
+
+Each measurement alternates the backends call by call in one process, so a
+drift in the machine's speed hits all of them alike; the figure quoted is the
+median, and the speed relative to PyTorch is the median of the per-round
+ratios torch_time / backend_time.
+"""
+
+import json
+import math
+import os
+import statistics
+import time
+
+import numpy as np
+
+from ._api import conv1d, conv2d, conv3d
+from ._dispatch import available_backends
+
+__all__ = ["load_shapes", "make_case", "bench_case", "bench"]
+
+_FUNCTIONS = {1: conv1d, 2: conv2d, 3: conv3d}
+
+
+def load_shapes(path=None):
+    """The benchmark layers: a list of dicts with name, input (batch 1),
+    out_channels, kernel, stride, padding, groups (2-D unless "ndim" says)."""
+    if path is None:
+        path = os.path.join(os.path.dirname(__file__), "data", "shapes.json")
+    with open(path) as f:
+        data = json.load(f)
+    shapes = []
+    for key, ndim in (("conv1d", 1), ("conv2d", 2), ("conv3d", 3)):
+        for layer in data.get(key, []):
+            shapes.append(dict(layer, ndim=ndim))
+    return shapes
+
+
+def make_case(layer, batch=1, dtype="float32", seed=0):
+    """(x, w, b, kwargs) for one layer at a batch size."""
+    nd = layer.get("ndim", len(layer["input"]) - 2)
+    rng = np.random.default_rng(seed)
+    in_shape = (batch,) + tuple(layer["input"][1:])
+    kernel = layer["kernel"]
+    kernel = tuple(kernel) if isinstance(kernel, (list, tuple)) else (kernel,) * nd
+    cin, cout, groups = in_shape[1], layer["out_channels"], layer["groups"]
+    x = rng.standard_normal(in_shape, dtype=np.float64).astype(dtype)
+    w = (rng.standard_normal((cout, cin // groups) + kernel) /
+         math.sqrt(cin // groups * math.prod(kernel))).astype(dtype)
+    b = rng.standard_normal(cout).astype(dtype)
+    kwargs = dict(stride=layer.get("stride", 1), padding=layer.get("padding", 0),
+                  dilation=layer.get("dilation", 1), groups=groups)
+    return x, w, b, kwargs
+
+
+def _flops(layer, batch, out_shape):
+    nd = layer.get("ndim", len(layer["input"]) - 2)
+    kernel = layer["kernel"]
+    kvol = math.prod(kernel) if isinstance(kernel, (list, tuple)) else kernel ** nd
+    cin_g = layer["input"][1] // layer["groups"]
+    return 2.0 * math.prod(out_shape) * cin_g * kvol
+
+
+def _callers(layer, batch, dtype, backends, threads):
+    """One zero-argument callable per backend, each on its own copy of the
+    data in its own array type."""
+    nd = layer.get("ndim", len(layer["input"]) - 2)
+    fn = _FUNCTIONS[nd]
+    x, w, b, kwargs = make_case(layer, batch, dtype)
+    calls = {}
+    for name in backends:
+        if name == "torch":
+            import torch
+            torch.set_num_threads(threads)
+            tf = (torch.nn.functional.conv1d, torch.nn.functional.conv2d,
+                  torch.nn.functional.conv3d)[nd - 1]
+            xt, wt, bt = (torch.from_numpy(a.copy()) for a in (x, w, b))
+
+            def call(tf=tf, xt=xt, wt=wt, bt=bt):
+                with torch.no_grad():
+                    return tf(xt, wt, bt, **kwargs)
+        else:
+            def call(name=name):
+                return fn(x, w, b, backend=name, num_threads=threads, **kwargs)
+        calls[name] = call
+    return calls
+
+
+def bench_case(layer, batch=1, dtype="float32", backends=None, threads=None,
+               min_time=0.2, min_rounds=5, max_rounds=200):
+    """Times the backends on one layer; returns {backend: row} where a row has
+    median seconds, GFLOP/s and (when torch ran) speed relative to torch."""
+    from ._threads import get_num_threads
+    threads = threads or get_num_threads()
+    backends = list(backends or available_backends())
+    calls = _callers(layer, batch, dtype, backends, threads)
+    out_shape = None
+    for call in calls.values():           # warm up (and learn the output shape)
+        out = call()
+        out_shape = tuple(out.shape)
+    times = {name: [] for name in calls}
+    start = time.perf_counter()
+    rounds = 0
+    while rounds < max_rounds and (rounds < min_rounds
+                                   or time.perf_counter() - start < min_time):
+        for name, call in calls.items():
+            t0 = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - t0)
+        rounds += 1
+    flops = _flops(layer, batch, out_shape)
+    rows = {}
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        row = {"layer": layer["name"], "batch": batch, "dtype": dtype,
+               "backend": name, "seconds": med, "gflops": flops / med / 1e9,
+               "rounds": rounds}
+        if "torch" in times:
+            row["vs_torch"] = statistics.median(
+                t / s for t, s in zip(times["torch"], ts))
+        rows[name] = row
+    return rows
+
+
+def bench(layers=None, batches=(1, 8), dtypes=("float32",), backends=None,
+          threads=None, min_time=0.2, progress=None):
+    """bench_case over layers x batches x dtypes; a flat list of rows."""
+    layers = load_shapes() if layers is None else layers
+    rows = []
+    cases = [(layer, batch, dtype) for dtype in dtypes for batch in batches
+             for layer in layers]
+    for i, (layer, batch, dtype) in enumerate(cases):
+        if progress is not None:
+            progress(i, len(cases), layer, batch, dtype)
+        rows.extend(bench_case(layer, batch, dtype, backends, threads,
+                               min_time).values())
+    return rows
