@@ -1,10 +1,10 @@
 """The "numpy" backend: the portable reference, vectorised with NumPy.
 
-No Python loop runs over pixels or batch items.  Depthwise layers (one input
-channel per group) are a sum of shifted, scaled views of the input, one per
-kernel tap.  Other layers gather the taps of a chunk of the batch into
-columns (im2col) and contract them with the weight in one batched matrix
-product per chunk.
+No Python loop runs over pixels.  The kernel taps of a cache-sized block of
+groups (all batch items at once) are gathered into columns, one strided copy per tap,
+and contracted with the weight in one batched matrix product per block
+(for depthwise layers a batch of matrix-vector products).  A 1x1 layer with
+stride 1 and no padding needs no gathering at all.
 """
 
 import itertools
@@ -16,8 +16,8 @@ from .. import _arrays
 from ._base import Backend
 from ._padding import pad_numpy
 
-#: Bytes the gathered columns of one batch chunk may take.
-COLUMN_BUDGET = 64 * 2**20
+#: Bytes the gathered columns of one block of groups should take.
+COLUMN_BUDGET = 4 * 2**20
 
 
 class NumpyBackend(Backend):
@@ -33,10 +33,8 @@ class NumpyBackend(Backend):
         x = _zero_pad(x, pad_before, pad_after)
         if conv.batch == 0:
             out = np.empty(conv.out_shape, dtype=x.dtype)
-        elif conv.cin_per_group == 1:
-            out = _depthwise(conv, x, w)
         else:
-            out = _im2col(conv, x, w)
+            out = _gathered(conv, x, w)
         if b is not None:
             b = _arrays.to_numpy(b)
             out += b.reshape((conv.out_channels,) + (1,) * conv.nd)
@@ -63,30 +61,10 @@ def _taps(conv):
                                            conv.out_size))
 
 
-def _depthwise(conv, x, w):
-    """One input channel per group: out[n, g, j] = sum over taps of
-    w[g, j, tap] * (shifted view of x[n, g])."""
-    n, groups, mult = conv.batch, conv.groups, conv.cout_per_group
-    xg = x.reshape((n, groups, 1) + x.shape[2:])
-    wk = w.reshape(groups, mult, -1)
-    ones = (1,) * conv.nd
-    out = np.empty((n, groups, mult) + conv.out_size, dtype=x.dtype)
-    tmp = np.empty_like(out)
-    everything = (slice(None),) * 3
-    for t, sl in enumerate(_taps(conv)):
-        view = xg[everything + sl]
-        scale = wk[:, :, t].reshape((groups, mult) + ones)
-        if t == 0:
-            np.multiply(view, scale, out=out)
-        else:
-            np.multiply(view, scale, out=tmp)
-            out += tmp
-    return out.reshape(conv.out_shape)
-
-
-def _im2col(conv, x, w):
-    """Several input channels per group: gather the taps into columns and
-    contract them with the weight, a chunk of the batch at a time."""
+def _gathered(conv, x, w):
+    """Gather the kernel taps of a block of groups (all batch items) into
+    columns and contract them with the weight in one batched matrix product
+    per block; blocks are sized so their columns stay cache-sized."""
     n, groups = conv.batch, conv.groups
     cg, og = conv.cin_per_group, conv.cout_per_group
     taps = math.prod(conv.kernel)
@@ -97,15 +75,16 @@ def _im2col(conv, x, w):
     if taps == 1 and all(s == 1 for s in conv.stride) and xg.shape[3:] == conv.out_size:
         np.matmul(wm, xg.reshape(n, groups, cg, pixels), out=out)
         return out.reshape(conv.out_shape)
-    per_item = groups * cg * taps * pixels * x.itemsize
-    chunk = max(1, COLUMN_BUDGET // max(per_item, 1))
-    everything = (slice(None),) * 3
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        cols = np.empty((stop - start, groups, cg, taps) + conv.out_size, dtype=x.dtype)
-        part = xg[start:stop]
-        for t, sl in enumerate(_taps(conv)):
-            cols[:, :, :, t] = part[everything + sl]
-        np.matmul(wm, cols.reshape(stop - start, groups, cg * taps, pixels),
-                  out=out[start:stop])
+    per_group = n * cg * taps * pixels * x.itemsize
+    gblock = max(1, min(groups, COLUMN_BUDGET // max(per_group, 1)))
+    tap_slices = list(_taps(conv))
+    cols = np.empty((n, gblock, cg, taps) + conv.out_size, dtype=x.dtype)
+    for g0 in range(0, groups, gblock):
+        g1 = min(groups, g0 + gblock)
+        c = cols[:, :g1 - g0]
+        part = xg[:, g0:g1]
+        for t, sl in enumerate(tap_slices):
+            c[:, :, :, t] = part[(slice(None),) * 3 + sl]
+        np.matmul(wm[g0:g1], c.reshape(n, g1 - g0, cg * taps, pixels),
+                  out=out[:, g0:g1])
     return out.reshape(conv.out_shape)
