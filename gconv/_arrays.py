@@ -25,12 +25,21 @@ def as_array(obj, what):
         raise TypeError(f"{what} cannot be read as an array: {exc}") from None
 
 
+_dtype_names = {}
+
+
 def dtype_name(array):
     """'float32', 'int64', ... for an ndarray or a tensor."""
     dtype = array.dtype
-    if isinstance(dtype, np.dtype):
-        return dtype.name
-    return str(dtype).rpartition(".")[2]
+    name = _dtype_names.get(dtype)
+    if name is None:
+        if isinstance(dtype, np.dtype):
+            name = dtype.name
+        else:
+            name = str(dtype).rpartition(".")[2]
+        if len(_dtype_names) < 256:
+            _dtype_names[dtype] = name
+    return name
 
 
 def to_numpy(array):

@@ -6,6 +6,8 @@ only builds the C parameter struct, releases the GIL around the C call and
 turns a status code into the matching Python exception with the C message.
 """
 
+from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE, PyBuffer_Release,
+                             PyObject_GetBuffer)
 from libc.stdint cimport int64_t
 
 from ._errors import GroupsError, ShapeError
@@ -59,11 +61,6 @@ cdef extern from "gconv.h" nogil:
                                 const double *weight, size_t weight_len,
                                 const double *bias, size_t bias_len,
                                 double *output, size_t output_len, int num_threads)
-
-
-ctypedef fused real:
-    float
-    double
 
 
 def version():
@@ -133,26 +130,57 @@ def check_params(int ndim, int64_t batch, int64_t in_channels, int64_t out_chann
     return "ok", "", tuple(out[d] for d in range(ndim))
 
 
-def conv(real[::1] x not None, real[::1] w not None, real[::1] b,
-         real[::1] out not None, int ndim, int64_t batch, int64_t cin,
-         int64_t cout, int64_t groups, in_size, kernel, stride, pad_before,
-         pad_after, dilation, int num_threads):
-    """Convolves x with w (and b, which may be None) into out, all flat,
-    C-ordered views of the arrays."""
+cdef int _acquire(obj, Py_buffer *view, int flags) except -1:
+    """A C-contiguous buffer of obj (None: an empty view)."""
+    if obj is None:
+        view.buf = NULL
+        view.len = 0
+        view.itemsize = 1
+        return 0
+    return PyObject_GetBuffer(obj, view, flags)
+
+
+def conv(x, w, b, out, int ndim, int64_t batch, int64_t cin, int64_t cout,
+         int64_t groups, in_size, kernel, stride, pad_before, pad_after, dilation,
+         int num_threads):
+    """Convolves x with w (and b, which may be None) into out: C-contiguous
+    arrays of one dtype, float32 or float64, in native byte order."""
     cdef gconv_params p
+    cdef Py_buffer bx, bw, bb, bo
+    cdef gconv_status st
+    cdef size_t item
     fill_params(&p, ndim, batch, cin, cout, groups, in_size, kernel, stride,
                 pad_before, pad_after, dilation)
-    cdef const real *xp = &x[0] if x.shape[0] > 0 else NULL
-    cdef const real *wp = &w[0] if w.shape[0] > 0 else NULL
-    cdef const real *bp = &b[0] if b is not None and b.shape[0] > 0 else NULL
-    cdef real *op = &out[0] if out.shape[0] > 0 else NULL
-    cdef size_t nx = x.shape[0], nw = w.shape[0], no = out.shape[0]
-    cdef size_t nb = b.shape[0] if b is not None else 0
-    cdef gconv_status st
-    with nogil:
-        if real is float:
-            st = gconv_conv_f32(&p, xp, nx, wp, nw, bp, nb, op, no, num_threads)
-        else:
-            st = gconv_conv_f64(&p, xp, nx, wp, nw, bp, nb, op, no, num_threads)
+    _acquire(x, &bx, PyBUF_C_CONTIGUOUS)
+    try:
+        _acquire(w, &bw, PyBUF_C_CONTIGUOUS)
+        try:
+            _acquire(b, &bb, PyBUF_C_CONTIGUOUS)
+            try:
+                _acquire(out, &bo, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE)
+                try:
+                    item = <size_t>bx.itemsize
+                    with nogil:
+                        if item == 4:
+                            st = gconv_conv_f32(
+                                &p, <const float *>bx.buf, <size_t>bx.len // 4,
+                                <const float *>bw.buf, <size_t>bw.len // 4,
+                                <const float *>bb.buf, <size_t>bb.len // 4,
+                                <float *>bo.buf, <size_t>bo.len // 4, num_threads)
+                        else:
+                            st = gconv_conv_f64(
+                                &p, <const double *>bx.buf, <size_t>bx.len // 8,
+                                <const double *>bw.buf, <size_t>bw.len // 8,
+                                <const double *>bb.buf, <size_t>bb.len // 8,
+                                <double *>bo.buf, <size_t>bo.len // 8, num_threads)
+                finally:
+                    PyBuffer_Release(&bo)
+            finally:
+                if b is not None:
+                    PyBuffer_Release(&bb)
+        finally:
+            PyBuffer_Release(&bw)
+    finally:
+        PyBuffer_Release(&bx)
     if st != GCONV_OK:
         raise_status(st, &p)

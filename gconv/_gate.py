@@ -37,9 +37,24 @@ class Conv:
                  "in_size", "kernel", "stride", "dilation", "pad_before",
                  "pad_after", "padding_mode", "out_size", "dtype")
 
-    def __init__(self, **fields):
-        for name in self.__slots__:
-            setattr(self, name, fields[name])
+    def __init__(self, nd, batched, batch, in_channels, out_channels, groups, in_size,
+                 kernel, stride, dilation, pad_before, pad_after, padding_mode,
+                 out_size, dtype):
+        self.nd = nd
+        self.batched = batched
+        self.batch = batch
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.groups = groups
+        self.in_size = in_size
+        self.kernel = kernel
+        self.stride = stride
+        self.dilation = dilation
+        self.pad_before = pad_before
+        self.pad_after = pad_after
+        self.padding_mode = padding_mode
+        self.out_size = out_size
+        self.dtype = dtype
 
     @property
     def cin_per_group(self):
@@ -411,11 +426,8 @@ def check_conv(nd, input, weight, bias, stride, padding, dilation, groups,
     if padding_mode == "reflect" or padding_mode == "circular":
         _check_mode_padding(padding_mode, in_size, pad_before, pad_after)
 
-    conv = Conv(nd=nd, batched=batched, batch=batch, in_channels=cin,
-                out_channels=cout, groups=groups, in_size=in_size, kernel=kernel,
-                stride=stride, dilation=dilation, pad_before=pad_before,
-                pad_after=pad_after, padding_mode=padding_mode, out_size=out_size,
-                dtype=dtype)
+    conv = Conv(nd, batched, batch, cin, cout, groups, in_size, kernel, stride,
+                dilation, pad_before, pad_after, padding_mode, out_size, dtype)
     return conv, x, w, b
 
 

@@ -184,6 +184,21 @@ int gconv__threads(int num_threads)
 #endif
 }
 
+int gconv__threads_for(const gconv_shape *s, int num_threads)
+{
+    int threads = gconv__threads(num_threads);
+    /* Work in multiply-adds; below GCONV_WORK_PER_THREAD per thread, waking
+       another thread costs more than it saves.  Kernels give identical
+       results for any thread count, so this only changes the speed. */
+    int64_t work = s->output_elements;
+    if (s->cin_g > 0 && s->k_volume > 0 && work <= INT64_MAX / s->cin_g / s->k_volume)
+        work *= s->cin_g * s->k_volume;
+    else
+        work = INT64_MAX;
+    int64_t useful = work / GCONV_WORK_PER_THREAD + 1;
+    return useful < threads ? (int)useful : threads;
+}
+
 int gconv_has_openmp(void)
 {
 #ifdef _OPENMP

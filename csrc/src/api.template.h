@@ -45,7 +45,7 @@ gconv_status FN(gconv_conv)(const gconv_params *params,
         kern->pack(&s, isa, weight, packed);
     }
     st = kern->run(&s, isa, packed_n > 0 ? packed : weight, bias, input, output,
-                   gconv__threads(num_threads));
+                   gconv__threads_for(&s, num_threads));
     gconv__free(packed);
     return st;
 }
@@ -118,7 +118,7 @@ gconv_status FN(gconv_plan_execute)(const gconv_plan *plan, int64_t batch,
     const KERNEL *kern = (const KERNEL *)plan->kernel;
     return kern->run(&s, plan->isa, (const TYPE *)plan->weights,
                      (const TYPE *)plan->bias, input, output,
-                     gconv__threads(num_threads));
+                     gconv__threads_for(&s, num_threads));
 }
 
 #undef KERNEL

@@ -85,6 +85,13 @@ GCONV_HIDDEN const char *gconv__isa_name(gconv_isa_level level);
 /* Thread count for a call: num_threads if > 0, else the OpenMP default. */
 GCONV_HIDDEN int gconv__threads(int num_threads);
 
+/* Multiply-adds below which a second thread does not pay for its wake-up. */
+#define GCONV_WORK_PER_THREAD 262144
+
+/* The thread count for one call on a validated shape: gconv__threads(),
+   lowered so that each thread gets at least GCONV_WORK_PER_THREAD of work. */
+GCONV_HIDDEN int gconv__threads_for(const gconv_shape *s, int num_threads);
+
 #define GCONV_KERNEL_STRUCT(T, SUFFIX)                                          \
     typedef struct gconv_kernel_##SUFFIX {                                      \
         const char *name;                                                       \

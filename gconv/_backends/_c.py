@@ -32,9 +32,7 @@ class CBackend(Backend):
         if b is not None:
             b = _arrays.native_contiguous(_arrays.to_numpy(b))
         out = np.empty(conv.out_shape, dtype=x.dtype)
-        self._core.conv(x.reshape(-1), w.reshape(-1),
-                        None if b is None else b.reshape(-1), out.reshape(-1),
-                        conv.nd, conv.batch, conv.in_channels, conv.out_channels,
+        self._core.conv(x, w, b, out, conv.nd, conv.batch, conv.in_channels, conv.out_channels,
                         conv.groups, x.shape[2:], conv.kernel, conv.stride,
                         pad_before, pad_after, conv.dilation, num_threads)
         return out
