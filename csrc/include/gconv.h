@@ -69,10 +69,10 @@
  * -------
  * Every function may be called concurrently from any number of threads.  A
  * plan is immutable after creation and may be executed by several threads at
- * once.  Within one call the work is split over num_threads OpenMP threads
- * (when the library was built with OpenMP); each output element is computed
- * by one thread in a fixed order, so the result is bitwise identical for
- * every thread count.  (It may differ in the last bits between CPUs with
+ * once.  Within one call the work is split over at most num_threads OpenMP
+ * threads (when the library was built with OpenMP; small problems use
+ * fewer); each output element is computed by one thread in a fixed order, so
+ * the result is bitwise identical for every thread count.  (It may differ in the last bits between CPUs with
  * different vector units, between float paths chosen by GCONV_ISA, and
  * between library versions.)
  *
