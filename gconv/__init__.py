@@ -7,7 +7,7 @@ configurations identically whatever the backend.
 """
 
 from ._api import conv1d, conv2d, conv3d
-from ._config import config, show_config
+from ._config import config, get_include, get_library_dir, show_config
 from ._dispatch import available_backends, backends, use_backend
 from ._errors import BackendError, GroupsError, ShapeError
 from ._gate import check_groups, valid_groups
@@ -19,5 +19,6 @@ __all__ = [
     "conv1d", "conv2d", "conv3d", "Conv1d", "Conv2d", "Conv3d",
     "check_groups", "valid_groups", "GroupsError", "ShapeError", "BackendError",
     "available_backends", "backends", "use_backend",
-    "set_num_threads", "get_num_threads", "config", "show_config", "__version__",
+    "set_num_threads", "get_num_threads", "config", "show_config", "get_include",
+    "get_library_dir", "__version__",
 ]

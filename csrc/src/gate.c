@@ -400,11 +400,17 @@ gconv_status gconv__validate(const gconv_params *p, gconv_shape *out_shape,
 
     if (p == NULL)
         return fail(&m, GCONV_ERR_NULL_POINTER, "params is NULL");
-    if (p->struct_size < sizeof(gconv_params))
+    /* The only layout so far.  A later version that appends fields keeps
+       accepting this size (filling the new fields with their defaults);
+       a size larger than ours comes from a newer header, whose extra fields
+       this library cannot honour, so it is refused, not ignored. */
+    if (p->struct_size != sizeof(gconv_params))
         return fail(&m, GCONV_ERR_STRUCT_SIZE,
-                    "params->struct_size=%llu is not sizeof(gconv_params)=%llu: "
-                    "initialise params with gconv_params_init()",
-                    (unsigned long long)p->struct_size,
+                    "params->struct_size=%llu is not a size this library "
+                    "(libgconv %s, sizeof(gconv_params)=%llu) knows: initialise "
+                    "params with gconv_params_init(), and run with a libgconv at "
+                    "least as new as the gconv.h the program was compiled with",
+                    (unsigned long long)p->struct_size, GCONV_VERSION_STRING,
                     (unsigned long long)sizeof(gconv_params));
     if (p->ndim < 1 || p->ndim > GCONV_MAX_DIMS)
         return fail(&m, GCONV_ERR_SHAPE,
