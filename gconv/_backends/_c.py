@@ -1,10 +1,18 @@
 """The "c" backend: the compiled C core (csrc/) through the Cython wrapper."""
 
+import os
+
 import numpy as np
 
 from .. import _arrays
 from ._base import Backend
 from ._padding import pad_numpy
+
+
+def _in_source_tree():
+    """Whether this package lives in a source checkout (next to setup.py)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.exists(os.path.join(os.path.dirname(package), "setup.py"))
 
 
 class CBackend(Backend):
@@ -20,6 +28,12 @@ class CBackend(Backend):
                 from .. import _ccore
             except ImportError as exc:
                 self._reason = f"the compiled core could not be imported ({exc})"
+                if _in_source_tree():
+                    self._reason += (
+                        "; gconv is being imported from its source tree, where the "
+                        "core is not built: build it there (pip install -e . or "
+                        "python setup.py build_ext --inplace) or run from another "
+                        "directory")
             else:
                 self._core = _ccore
         return self._reason
