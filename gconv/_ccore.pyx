@@ -133,12 +133,13 @@ def check_params(int ndim, int64_t batch, int64_t in_channels, int64_t out_chann
     return "ok", "", tuple(out[d] for d in range(ndim))
 
 
-def conv(real[::1] x not None, real[::1] w not None, real[::1] b,
+def conv(const real[::1] x not None, const real[::1] w not None, const real[::1] b,
          real[::1] out not None, int ndim, int64_t batch, int64_t cin,
          int64_t cout, int64_t groups, in_size, kernel, stride, pad_before,
          pad_after, dilation, int num_threads):
     """Convolves x with w (and b, which may be None) into out, all flat,
-    C-ordered views of the arrays."""
+    C-ordered views of the arrays.  The inputs are read through const views,
+    so read-only arrays are accepted."""
     cdef gconv_params p
     fill_params(&p, ndim, batch, cin, cout, groups, in_size, kernel, stride,
                 pad_before, pad_after, dilation)
