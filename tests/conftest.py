@@ -60,6 +60,33 @@ def backend(request):
     return request.param
 
 
+class SpyBackend:
+    """A backend that records its calls and delegates to "numpy"."""
+
+    def __init__(self, name="spy"):
+        from gconv._backends import REGISTRY
+        self.name = name
+        self.calls = []
+        self._numpy = REGISTRY["numpy"]
+
+    def unavailable(self):
+        return None
+
+    def run(self, conv, x, w, b, num_threads):
+        import threading
+        self.calls.append((threading.get_ident(), conv, num_threads))
+        return self._numpy.run(conv, x, w, b, num_threads)
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """A registered backend "spy" (see SpyBackend)."""
+    from gconv._backends import REGISTRY
+    backend = SpyBackend()
+    monkeypatch.setitem(REGISTRY, "spy", backend)
+    return backend
+
+
 @pytest.fixture
 def rng(request):
     """A generator seeded from the test's name: reproducible per test."""
