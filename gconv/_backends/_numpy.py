@@ -27,7 +27,10 @@ class NumpyBackend(Backend):
         return None
 
     def run(self, conv, x, w, b, num_threads):
-        x = _arrays.to_numpy(x)
+        # Contiguous, native operands whatever the caller's layout: NumPy's
+        # matmul takes BLAS or its own loop depending on the strides, which
+        # round differently, and results must not depend on the layout.
+        x = _arrays.native_contiguous(_arrays.to_numpy(x))
         w = _arrays.native_contiguous(_arrays.to_numpy(w))
         x, pad_before, pad_after = pad_numpy(conv, x)
         x = _zero_pad(x, pad_before, pad_after)
