@@ -13,6 +13,10 @@
 import itertools
 import math
 import os
+import subprocess
+import sys
+import tempfile
+import textwrap
 import warnings
 
 import numpy as np
@@ -92,6 +96,28 @@ def rng(request):
     """A generator seeded from the test's name: reproducible per test."""
     seed = sum(map(ord, request.node.nodeid)) * 7919
     return np.random.default_rng(seed)
+
+
+#: The directory holding the gconv package these tests import (the source
+#: tree when built in place, site-packages when installed).
+GCONV_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(gconv.__file__)))
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_python(code, *args, env=None, timeout=300, hide_torch=False):
+    """Runs code in a fresh interpreter that imports the same gconv as this
+    process (run from an empty directory, so a source checkout cannot
+    shadow an installed package).  Returns the CompletedProcess."""
+    full_env = dict(os.environ if env is None else env)
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (GCONV_PARENT, full_env.get("PYTHONPATH", "")) if p)
+    prefix = "import sys\n"
+    if hide_torch:
+        prefix += "sys.modules['torch'] = None\n"
+    with tempfile.TemporaryDirectory() as cwd:
+        return subprocess.run([sys.executable, "-c", prefix + textwrap.dedent(code),
+                               *args], capture_output=True, text=True, cwd=cwd,
+                              env=full_env, timeout=timeout)
 
 
 def function(nd):

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+MANY = settings(max_examples=max(1, settings.default.max_examples * 5))
 
 from gconv import GroupsError, ShapeError  # noqa: E402
 from gconv import _gate  # noqa: E402
@@ -142,6 +144,7 @@ triple = st.lists(value, min_size=3, max_size=3)
 ptriple = st.lists(positive, min_size=3, max_size=3)
 
 
+@MANY
 @given(ndim=st.integers(-1, 4), batch=value, cin=positive, cout=positive,
        groups=st.one_of(small, positive), in_size=ptriple, kernel=ptriple,
        stride=triple, pad_before=triple, pad_after=triple, dilation=triple)
@@ -169,11 +172,13 @@ def _mostly_valid():
         st.lists(st.integers(1, 6), min_size=3, max_size=3))
 
 
+@MANY
 @given(_mostly_valid())
 def test_gates_agree_mostly_valid(args):
     assert_agree(*args)
 
 
+@MANY
 @given(cin=st.integers(1, INT64_MAX), cout=st.integers(1, INT64_MAX),
        groups=st.one_of(st.integers(-5, 64), st.integers(1, INT64_MAX)))
 def test_groups_messages_agree_for_any_channels(cin, cout, groups):

@@ -413,3 +413,70 @@ def test_check_groups_types():
     with pytest.raises(ShapeError, match="in_channels=0"):
         gconv.check_groups(0, 4, 1)
     assert gconv.check_groups(np.int64(4), 8, np.int16(2)) == (2, 4)
+
+
+# ---- random invalid configurations ------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def _maybe_invalid(draw):
+    nd = draw(st.integers(1, 3))
+    cin = draw(st.integers(1, 8))
+    cout = draw(st.integers(1, 8))
+    groups = draw(st.integers(-1, 9))
+    wcin = draw(st.sampled_from([max(cin // max(groups, 1), 1), 1, 2, 3]))
+    xrank = draw(st.sampled_from([nd + 2, nd + 2, nd + 1, nd, nd + 3]))
+    wrank = draw(st.sampled_from([nd + 2, nd + 2, nd + 2, nd + 1]))
+    size = draw(st.lists(st.integers(0, 6), min_size=xrank, max_size=xrank))
+    kernel = draw(st.lists(st.integers(0, 5), min_size=max(wrank - 2, 0),
+                           max_size=max(wrank - 2, 0)))
+    xshape = tuple(size)
+    if xrank >= 2:
+        xshape = xshape[:-nd - 1] + (cin,) + xshape[-nd:] if xrank > nd else xshape
+    wshape = (cout, wcin) + tuple(kernel)
+    bshape = draw(st.sampled_from([None, (cout,), (cout,), (cout + 1,), (1, cout)]))
+    dtypes = ["float32", "float64", "int32", "float16", "complex64"]
+    xdtype = draw(st.sampled_from(dtypes[:2] * 4 + dtypes))
+    wdtype = draw(st.sampled_from([xdtype] * 6 + dtypes))
+    bdtype = draw(st.sampled_from([xdtype] * 6 + dtypes))
+    hyper = st.one_of(st.integers(-1, 3), st.lists(st.integers(-1, 3), min_size=1,
+                                                   max_size=4))
+    kwargs = dict(stride=draw(hyper), dilation=draw(hyper), groups=groups,
+                  padding=draw(st.one_of(hyper, st.sampled_from(["same", "valid",
+                                                                 "full"]))),
+                  padding_mode=draw(st.sampled_from(["zeros", "reflect", "replicate",
+                                                     "circular", "wrap"])))
+    x = np.zeros(xshape, xdtype)
+    w = np.zeros(wshape, wdtype)
+    b = None if bshape is None else np.zeros(bshape, bdtype)
+    return nd, (x, w, b), kwargs
+
+
+@settings(max_examples=max(1, settings.default.max_examples * 5))
+@given(_maybe_invalid())
+def test_random_configurations_same_outcome_everywhere(case):
+    """Any configuration, valid or not: every backend either succeeds with the
+    same output shape or raises the same documented exception with the same
+    text; no backend runs for an invalid one."""
+    from gconv._backends import REGISTRY
+    from conftest import SpyBackend
+    spy = SpyBackend()
+    REGISTRY["spy"] = spy
+    try:
+        nd, arrays, kwargs = case
+        outcomes = {}
+        for name in BACKENDS + ["spy"]:
+            try:
+                out = function(nd)(*arrays, backend=name, **kwargs)
+            except (GroupsError, ShapeError, TypeError) as exc:
+                outcomes[name] = (type(exc), str(exc))
+            else:
+                outcomes[name] = ("ok", out.shape, out.dtype)
+        assert len(set(outcomes.values())) == 1, outcomes
+        if outcomes["spy"][0] != "ok":
+            assert spy.calls == []
+    finally:
+        del REGISTRY["spy"]

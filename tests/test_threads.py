@@ -3,9 +3,6 @@ from, bitwise determinism across thread counts, concurrent calls from
 Python threads, and the GIL released while the C core runs."""
 
 import os
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,10 +11,7 @@ import numpy as np
 import pytest
 
 import gconv
-from conftest import BACKENDS, function
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
+from conftest import BACKENDS, function, run_python
 
 @pytest.fixture
 def restore_threads():
@@ -59,17 +53,14 @@ def _default_in_subprocess(env_updates):
     env = {k: v for k, v in os.environ.items()
            if k not in ("GCONV_NUM_THREADS", "OMP_NUM_THREADS")}
     env.update(env_updates)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    code = textwrap.dedent("""
+    proc = run_python("""
         import os, gconv
         try:
             cores = len(os.sched_getaffinity(0))
         except AttributeError:
             cores = os.cpu_count()
         print(gconv.get_num_threads(), cores)
-    """)
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=120)
+    """, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     n, cores = map(int, proc.stdout.split())
     return n, cores
@@ -122,7 +113,7 @@ def test_bitwise_identical_for_any_thread_count(rng, shape, dtype):
 def test_huge_thread_count_is_safe():
     """An absurd thread count neither crashes nor changes the result (run in a
     subprocess so a crash cannot take the test session down)."""
-    code = textwrap.dedent("""
+    proc = run_python("""
         import numpy as np, gconv
         rng = np.random.default_rng(0)
         x = rng.standard_normal((2, 4, 40, 40)).astype(np.float32)
@@ -135,9 +126,6 @@ def test_huge_thread_count_is_safe():
         assert gconv.conv2d(x, w, groups=2, backend="c").tobytes() == a.tobytes()
         print("OK")
     """)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=300)
     assert proc.returncode == 0 and "OK" in proc.stdout, (proc.returncode, proc.stderr)
 
 
