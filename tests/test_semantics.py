@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import gconv
-from conftest import (BACKENDS, HAS_TORCH, assert_conv_close, function,
-                      random_case, reference_conv, torch)
+from conftest import (BACKENDS, HAS_TORCH, assert_conv_close, expected_conv,
+                      function, random_case, reference_conv, torch)
 
 MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -383,3 +383,30 @@ def test_numpy_in_numpy_out_on_every_backend(rng):
     for out in outs:
         assert type(out) is np.ndarray
         np.testing.assert_allclose(out, outs[0], rtol=1e-12, atol=1e-12)
+
+
+# ---- non-finite values ---------------------------------------------------------------
+
+@pytest.mark.parametrize("nd", [1, 2])
+@pytest.mark.parametrize("groups,cout", [(1, 3), (4, 4), (2, 6)])
+@pytest.mark.parametrize("mode", ["zeros", "reflect"])
+def test_nonfinite_inputs_propagate_silently(backend, rng, nd, groups, cout, mode):
+    """inf and nan in the input reach exactly the outputs whose window holds
+    them (inf * 0 is nan, as in torch), with no warning."""
+    import warnings
+    x, w, b = random_case(rng, nd, cin=4, cout=cout, groups=groups, size=6)
+    flat = x.reshape(-1)
+    flat[rng.choice(flat.size, 3, replace=False)] = [np.inf, -np.inf, np.nan]
+    w.reshape(-1)[0] = 0.0                      # so that some inf meets a zero weight
+    kw = dict(groups=groups, padding=1, stride=1, padding_mode=mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = function(nd)(x, w, b, backend=backend, **kw)
+    with np.errstate(all="ignore"):
+        want = expected_conv(x, w, b, **kw)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(out), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(out), np.isneginf(want))
+    finite = np.isfinite(want)
+    assert finite.any()
+    np.testing.assert_allclose(out[finite], want[finite], rtol=1e-10, atol=1e-10)

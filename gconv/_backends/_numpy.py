@@ -34,15 +34,17 @@ class NumpyBackend(Backend):
         w = _arrays.native_contiguous(_arrays.to_numpy(w))
         x, pad_before, pad_after = pad_numpy(conv, x)
         x = _zero_pad(x, pad_before, pad_after)
-        if conv.batch == 0:
-            out = np.empty(conv.out_shape, dtype=x.dtype)
-        elif conv.cin_per_group == 1:
-            out = _depthwise(conv, x, w)
-        else:
-            out = _im2col(conv, x, w)
-        if b is not None:
-            b = _arrays.to_numpy(b)
-            out += b.reshape((conv.out_channels,) + (1,) * conv.nd)
+        # inf and nan propagate as IEEE says, silently as in the other backends
+        with np.errstate(all="ignore"):
+            if conv.batch == 0:
+                out = np.empty(conv.out_shape, dtype=x.dtype)
+            elif conv.cin_per_group == 1:
+                out = _depthwise(conv, x, w)
+            else:
+                out = _im2col(conv, x, w)
+            if b is not None:
+                b = _arrays.to_numpy(b)
+                out += b.reshape((conv.out_channels,) + (1,) * conv.nd)
         return out
 
 
