@@ -63,7 +63,13 @@ def to_tensor(array, like=None):
     if torch is None:
         import torch
     if not isinstance(array, torch.Tensor):
-        array = torch.from_numpy(native_contiguous(array))
+        array = native_contiguous(array)
+        if not array.flags.writeable:
+            # torch.from_numpy warns about (and cannot protect) read-only
+            # memory; gconv never writes its inputs, but a copy keeps torch
+            # quiet and the caller's array safe.
+            array = array.copy()
+        array = torch.from_numpy(array)
     if like is not None and is_tensor(like) and array.device != like.device:
         array = array.to(like.device)
     return array

@@ -254,9 +254,15 @@ def _check_dims(in_size, kernel, stride, dilation, pad_before, pad_after):
                              "must be >= 1")
         if stride[d] < 1:
             raise ShapeError(f"stride {stride[d]} in spatial dimension {d} must be >= 1")
+        if stride[d] > MAX_ELEMENTS:
+            raise ShapeError(f"stride {stride[d]} in spatial dimension {d} overflows "
+                             "64-bit arithmetic")
         if dilation[d] < 1:
             raise ShapeError(f"dilation {dilation[d]} in spatial dimension {d} "
                              "must be >= 1")
+        if dilation[d] > MAX_ELEMENTS:
+            raise ShapeError(f"dilation {dilation[d]} in spatial dimension {d} "
+                             "overflows 64-bit arithmetic")
         if pad_before[d] < 0 or pad_after[d] < 0:
             raise ShapeError(f"padding ({pad_before[d]} before, {pad_after[d]} after) "
                              f"in spatial dimension {d} must be >= 0")

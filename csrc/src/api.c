@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,14 @@ void gconv__free(void *ptr)
 int gconv__threads(int num_threads)
 {
 #ifdef _OPENMP
-    return num_threads > 0 ? num_threads : omp_get_max_threads();
+    /* More than a few threads per core only adds overhead (results do not
+       depend on the count), and an absurd request would exhaust the
+       process's threads inside OpenMP, which cannot report it. */
+    int procs = omp_get_num_procs();
+    int cap = procs < 16 ? 64 : (procs > INT_MAX / 4 ? INT_MAX : 4 * procs);
+    if (num_threads <= 0)
+        num_threads = omp_get_max_threads();
+    return num_threads < cap ? num_threads : cap;
 #else
     (void)num_threads;
     return 1;

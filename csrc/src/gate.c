@@ -455,10 +455,18 @@ gconv_status gconv__validate(const gconv_params *p, gconv_shape *out_shape,
             return fail(&m, GCONV_ERR_SHAPE,
                         "stride %lld in spatial dimension %s must be >= 1",
                         (long long)p->stride[d], dn);
+        if (p->stride[d] > GCONV_MAX_ELEMENTS)
+            return fail(&m, GCONV_ERR_OVERFLOW,
+                        "stride %lld in spatial dimension %s overflows 64-bit "
+                        "arithmetic", (long long)p->stride[d], dn);
         if (p->dilation[d] < 1)
             return fail(&m, GCONV_ERR_SHAPE,
                         "dilation %lld in spatial dimension %s must be >= 1",
                         (long long)p->dilation[d], dn);
+        if (p->dilation[d] > GCONV_MAX_ELEMENTS)
+            return fail(&m, GCONV_ERR_OVERFLOW,
+                        "dilation %lld in spatial dimension %s overflows 64-bit "
+                        "arithmetic", (long long)p->dilation[d], dn);
         if (p->pad_before[d] < 0 || p->pad_after[d] < 0)
             return fail(&m, GCONV_ERR_SHAPE,
                         "padding (%lld before, %lld after) in spatial dimension %s "

@@ -5,8 +5,15 @@ import os
 import numpy as np
 
 from .. import _arrays
+from .._threads import _cores
 from ._base import Backend
 from ._padding import pad_numpy
+
+#: The most threads one call starts.  Results do not depend on the thread
+#: count, and more threads than a few per core only add overhead, while an
+#: absurd request (num_threads=100000) would exhaust the process's threads
+#: inside OpenMP, which cannot report that as an error.
+MAX_THREADS = max(64, 4 * _cores())
 
 
 def _in_source_tree():
@@ -48,5 +55,6 @@ class CBackend(Backend):
         out = np.empty(conv.out_shape, dtype=x.dtype)
         self._core.conv(x, w, b, out, conv.nd, conv.batch, conv.in_channels, conv.out_channels,
                         conv.groups, x.shape[2:], conv.kernel, conv.stride,
-                        pad_before, pad_after, conv.dilation, num_threads)
+                        pad_before, pad_after, conv.dilation,
+                        min(num_threads, MAX_THREADS))
         return out

@@ -27,17 +27,22 @@ class NumpyBackend(Backend):
         return None
 
     def run(self, conv, x, w, b, num_threads):
-        x = _arrays.to_numpy(x)
+        # Contiguous, native operands whatever the caller's layout: NumPy's
+        # matmul takes BLAS or its own loop depending on the strides, which
+        # round differently, and results must not depend on the layout.
+        x = _arrays.native_contiguous(_arrays.to_numpy(x))
         w = _arrays.native_contiguous(_arrays.to_numpy(w))
         x, pad_before, pad_after = pad_numpy(conv, x)
         x = _zero_pad(x, pad_before, pad_after)
-        if conv.batch == 0:
-            out = np.empty(conv.out_shape, dtype=x.dtype)
-        else:
-            out = _gathered(conv, x, w)
-        if b is not None:
-            b = _arrays.to_numpy(b)
-            out += b.reshape((conv.out_channels,) + (1,) * conv.nd)
+        # inf and nan propagate as IEEE says, silently as in the other backends
+        with np.errstate(all="ignore"):
+            if conv.batch == 0:
+                out = np.empty(conv.out_shape, dtype=x.dtype)
+            else:
+                out = _gathered(conv, x, w)
+            if b is not None:
+                b = _arrays.to_numpy(b)
+                out += b.reshape((conv.out_channels,) + (1,) * conv.nd)
         return out
 
 
