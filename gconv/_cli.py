@@ -207,6 +207,16 @@ def _check_layer(layer):
                kwargs["groups"], "zeros", f"conv{nd}d")
 
 
+def _batches(values):
+    out = []
+    for text in _split_list(values):
+        try:
+            out.append(int(text, 10))
+        except ValueError:
+            raise _UsageError(f"--batch sizes must be integers, got {text!r}") from None
+    return out
+
+
 def _select_layers(all_layers, patterns):
     if not patterns:
         return all_layers
@@ -273,14 +283,14 @@ def _table(rows, summary, backends):
         by_case[key][r["backend"]] = r
     cols = {b: (["ms", "GFLOP/s"] + (["vs torch"] if has_torch and b != "torch" else []))
             for b in backends}
-    widths = {"ms": 9, "GFLOP/s": 8, "vs torch": 9}
-    name_w = max([22] + [len(c[0]) + 1 for c in cases])
+    widths = {"ms": 8, "GFLOP/s": 7, "vs torch": 8}
+    name_w = max([21] + [len(c[0]) for c in cases])
 
     def block_width(b):
         return sum(widths[c] for c in cols[b]) + len(cols[b]) - 1
 
-    head1 = " " * (name_w + 15)
-    head2 = f"{'layer':<{name_w}} {'batch':>5} {'dtype':<8}"
+    head1 = " " * (name_w + 14)
+    head2 = f"{'layer':<{name_w}} {'batch':>5} {'dtype':<7}"
     for b in backends:
         w = block_width(b)
         head1 += "  " + f" {b} ".center(w, "-")
@@ -302,7 +312,7 @@ def _table(rows, summary, backends):
         return " ".join(out)
 
     for key in cases:
-        line = f"{key[0]:<{name_w}} {key[1]:>5} {key[2]:<8}"
+        line = f"{key[0]:<{name_w}} {key[1]:>5} {key[2]:<7}"
         for b in backends:
             line += "  " + cells(b, by_case[key].get(b))
         lines.append(line)
@@ -312,7 +322,7 @@ def _table(rows, summary, backends):
             groups.append((s["batch"], s["dtype"]))
     lines.append("-" * len(head2))
     for batch, dtype in groups:
-        line = f"{'geometric mean':<{name_w}} {batch:>5} {dtype:<8}"
+        line = f"{'geometric mean':<{name_w}} {batch:>5} {dtype:<7}"
         for b in backends:
             s = next((s for s in summary if (s["batch"], s["dtype"], s["backend"])
                       == (batch, dtype, b)), None)
@@ -471,7 +481,7 @@ def _cmd_bench(args):
         except (GroupsError, ShapeError, TypeError) as exc:
             raise _Failure(f"{type(exc).__name__}: {exc}") from None
         layers = [layer]
-        batches = args.batch or [shape_batch]
+        batches = _batches(args.batch) or [shape_batch]
     else:
         for opt in ("out_channels", "kernel", "stride", "padding", "dilation",
                     "groups", "name"):
@@ -495,7 +505,7 @@ def _cmd_bench(args):
                       f"{layer_flops(layer) / 1e6:>8.1f}")
             return 0
         layers = _select_layers(all_layers, _split_list(args.layers))
-        batches = args.batch or [1]
+        batches = _batches(args.batch) or [1]
     if any(b < 0 for b in batches):
         raise _UsageError("--batch sizes must be >= 0")
     batches = [b for i, b in enumerate(batches) if b not in batches[:i]]
@@ -646,7 +656,7 @@ def _parser():
     sel.add_argument("--shapes", metavar="FILE",
                      help="a shapes JSON file in the format of gconv/data/shapes.json "
                           "(default: the one gconv ships)")
-    sel.add_argument("--batch", nargs="+", type=int, metavar="N", action="extend",
+    sel.add_argument("--batch", nargs="+", metavar="N", action="extend",
                      help="batch sizes (default: 1, or N of --shape)")
     sel.add_argument("--dtype", nargs="+", metavar="DTYPE", action="extend",
                      help="float32 and/or float64 (default: float32)")
