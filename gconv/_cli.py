@@ -375,8 +375,8 @@ def _import_pyplot():
 
 
 def _plot(path, rows, summary, backends, title):
-    """Grouped bars of GFLOP/s per layer and backend, one panel per
-    (batch, dtype)."""
+    """Grouped bars per layer and backend, for each (batch, dtype): GFLOP/s,
+    and when PyTorch ran, the speed relative to it (log scale)."""
     plt = _import_pyplot()
     panels = []
     for r in rows:
@@ -386,40 +386,61 @@ def _plot(path, rows, summary, backends, title):
     for r in rows:
         if r["layer"] not in layers:
             layers.append(r["layer"])
-    width = max(6.0, 0.55 * len(layers) * max(1, len(backends)) ** 0.5 + 2.5)
-    fig, axes = plt.subplots(len(panels), 1, figsize=(width, 4.6 * len(panels)),
+    ratio_backends = [b for b in backends
+                      if any(r.get("vs_torch") for r in rows if r["backend"] == b)
+                      and b != "torch"]
+    kinds = ["gflops"] + (["vs_torch"] if ratio_backends else [])
+    n_axes = len(panels) * len(kinds)
+    width = min(16.0, max(7.0, 0.6 * len(layers) + 2.0))
+    fig, axes = plt.subplots(n_axes, 1, figsize=(width, 3.9 * n_axes + 0.6),
                              squeeze=False)
+    axes = list(axes[:, 0])
     colors = {"c": "#1f77b4", "numpy": "#2ca02c", "torch": "#d62728"}
-    bar_w = 0.8 / max(1, len(backends))
-    for ax, (batch, dtype) in zip(axes[:, 0], panels):
-        for i, b in enumerate(backends):
-            values = []
-            for layer in layers:
-                row = next((r for r in rows if (r["layer"], r["batch"], r["dtype"],
-                                                 r["backend"]) == (layer, batch, dtype, b)),
-                           None)
-                values.append(row["gflops"] if row else 0.0)
-            s = next((s for s in summary if (s["batch"], s["dtype"], s["backend"])
-                      == (batch, dtype, b)), None)
-            label = b
-            if s is not None and s["gflops"]:
-                label += f"  (geomean {s['gflops']:.1f} GFLOP/s"
-                if s["vs_torch"] and b != "torch":
-                    label += f", {s['vs_torch']:.2f}x torch"
-                label += ")"
-            xs = [j + (i - (len(backends) - 1) / 2) * bar_w for j in range(len(layers))]
-            ax.bar(xs, values, bar_w, label=label, color=colors.get(b))
-        ax.set_xticks(range(len(layers)))
-        ax.set_xticklabels(layers, rotation=40, ha="right", fontsize=8)
-        ax.set_ylabel("GFLOP/s (higher is better)")
-        ax.set_title(f"batch {batch}, {dtype}", fontsize=10)
-        ax.grid(axis="y", alpha=0.3)
-        ax.set_axisbelow(True)
-        ax.legend(fontsize=8)
-        ax.set_xlim(-0.6, len(layers) - 0.4)
+    index = {(r["layer"], r["batch"], r["dtype"], r["backend"]): r for r in rows}
+    stats = {(s["batch"], s["dtype"], s["backend"]): s for s in summary}
+    for batch, dtype in panels:
+        for kind in kinds:
+            ax = axes.pop(0)
+            shown = backends if kind == "gflops" else ratio_backends
+            bar_w = 0.8 / max(1, len(shown))
+            for i, b in enumerate(shown):
+                values = []
+                for layer in layers:
+                    row = index.get((layer, batch, dtype, b))
+                    values.append((row.get(kind) or 0.0) if row else 0.0)
+                s = stats.get((batch, dtype, b)) or {}
+                label = b
+                if s.get(kind):
+                    label += (f" (geomean {s[kind]:.1f} GFLOP/s)" if kind == "gflops"
+                              else f" (geomean {s[kind]:.2f}x)")
+                xs = [j + (i - (len(shown) - 1) / 2) * bar_w for j in range(len(layers))]
+                if kind == "gflops":
+                    ax.bar(xs, values, bar_w, label=label, color=colors.get(b))
+                else:   # bars from 1x up (faster) or down (slower)
+                    ax.bar(xs, [v - 1.0 if v else 0.0 for v in values], bar_w, bottom=1.0,
+                           label=label, color=colors.get(b))
+            if kind == "gflops":
+                ax.set_ylabel("GFLOP/s (higher is better)")
+                ax.set_title(f"batch {batch}, {dtype}: throughput", fontsize=10)
+            else:
+                from matplotlib.ticker import FuncFormatter
+                ax.set_yscale("log", base=2)
+                ax.yaxis.set_major_formatter(FuncFormatter(
+                    lambda v, _: f"{v:g}x" if v >= 1 else f"1/{1 / v:g}x"))
+                ax.axhline(1.0, color="#d62728", linewidth=1, linestyle="--",
+                           label="PyTorch (1x)")
+                ax.set_ylabel("speed relative to PyTorch")
+                ax.set_title(f"batch {batch}, {dtype}: PyTorch's time / backend's "
+                             "time (above 1: faster than PyTorch)", fontsize=10)
+            ax.set_xticks(range(len(layers)))
+            ax.set_xticklabels(layers, rotation=35, ha="right", fontsize=8)
+            ax.grid(axis="y", alpha=0.3)
+            ax.set_axisbelow(True)
+            ax.legend(fontsize=8)
+            ax.set_xlim(-0.6, len(layers) - 0.4)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -452,6 +473,20 @@ class _Progress:
         sys.stderr.write(f"timed {n} case{'s' * (n != 1)} in "
                          f"{time.perf_counter() - self.start:.1f} s\n")
         sys.stderr.flush()
+
+
+def _busy():
+    """A sentence when other processes already keep the CPUs busy, else None."""
+    try:
+        load = os.getloadavg()[0]
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else (os.cpu_count() or 1)
+    except (AttributeError, OSError):
+        return None
+    if load >= cores:
+        return (f"this machine is busy (load average {load:.1f} on {cores} "
+                f"core{'s' * (cores != 1)})")
+    return None
 
 
 def _cmd_bench(args):
@@ -534,6 +569,9 @@ def _cmd_bench(args):
               f" x batch {', '.join(map(str, batches))} x {', '.join(dtypes)} on "
               f"{', '.join(backends)}; {threads} thread{'s' * (threads != 1)}"
               + (f", C core {isa}" if isa else ""))
+    busy = _busy()
+    if busy:
+        print(f"warning: {busy}: the timings will be noisy", file=sys.stderr)
     progress = _Progress(not args.quiet)
     rows = bench(layers, batches, dtypes, backends, threads,
                  min_time=timing["min_time"], min_rounds=timing["min_rounds"],
