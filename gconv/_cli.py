@@ -588,7 +588,7 @@ def _cmd_bench(args):
         print(_table(rows, summary, backends))
         if any("vs_torch" in r for r in rows):
             print("vs torch = PyTorch's time / the backend's time (above 1: faster "
-                  "than torch.nn.functional.conv)")
+                  "than PyTorch's own convolution)")
         elif "torch" not in backends:
             reason = info["backends"].get("torch")
             print("no speed relative to PyTorch: " + (reason or "torch was not timed "

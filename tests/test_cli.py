@@ -359,18 +359,39 @@ def test_bench_plot(tmp_path):
 
 
 def test_bench_plot_without_matplotlib(tmp_path):
-    # A matplotlib that cannot be imported, ahead of any real one on the path.
-    fake = tmp_path / "fake"
-    (fake / "matplotlib").mkdir(parents=True)
-    (fake / "matplotlib" / "__init__.py").write_text(
-        "raise ImportError('No module named matplotlib', name='matplotlib')\n")
     png = tmp_path / "bench.png"
     rc, out, err = run("bench", *TINY_LAYER, "--plot", png, tmp_path=tmp_path,
-                       extra_path=[str(fake)])
+                       extra_path=[_hide(tmp_path, "matplotlib")])
     assert rc == 1
     assert "needs matplotlib" in squash(err) and "pip install" in err
     assert not png.exists()
     assert "[1/1]" not in err          # it failed before timing anything
+
+
+def _hide(tmp_path, module):
+    """A folder whose copy of module cannot be imported, as if it were not
+    installed (put ahead of the real one on the path)."""
+    fake = tmp_path / f"no_{module}"
+    (fake / module).mkdir(parents=True)
+    (fake / module / "__init__.py").write_text(
+        f"raise ImportError(\"No module named {module!r}\", name={module!r})\n")
+    return str(fake)
+
+
+def test_without_torch(tmp_path):
+    no_torch = [_hide(tmp_path, "torch")]
+    rc, out, err = run("info", tmp_path=tmp_path, extra_path=no_torch)
+    assert rc == 0, err
+    assert re.search(r"torch\s+unavailable: torch is not installed", out)
+    assert re.search(r"PyTorch\s+not installed", out)
+    rc, out, err = run("bench", *TINY_LAYER, tmp_path=tmp_path, extra_path=no_torch)
+    assert rc == 0, err
+    assert "vs torch" not in out and "- torch -" not in out
+    assert "no speed relative to PyTorch: torch is not installed" in out
+    rc, _, err = run("bench", *TINY_LAYER, "--backends", "torch", tmp_path=tmp_path,
+                     extra_path=no_torch)
+    assert rc == 1
+    assert "backend 'torch' is not available here: torch is not installed" in squash(err)
 
 
 def test_bench_unwritable_output(tmp_path):
