@@ -633,7 +633,10 @@ def _flags(which):
         raise _Failure(f"--{which} is not supported by this build of gconv "
                        f"(gconv._config has no {which}()): it does not carry the C "
                        "library")
-    value = fn()
+    try:
+        value = fn()
+    except (RuntimeError, OSError) as exc:
+        raise _Failure(f"--{which}: {exc}") from None
     if isinstance(value, (list, tuple)):
         value = " ".join(value)
     return str(value).strip()
