@@ -197,14 +197,22 @@ def _custom_layer(args):
 
 def _check_layer(layer):
     """Runs the layer's configuration through gconv's gate (the same errors
-    as the API) before any timing starts."""
-    from ._bench import make_case
+    as the API) before any timing starts, on arrays of the right shapes that
+    take no memory."""
+    import numpy as np
+
     from ._gate import check_conv, check_groups
-    check_groups(layer["input"][1], layer["out_channels"], layer["groups"])
-    x, w, b, kwargs = make_case(layer, batch=1, dtype="float32")
     nd = layer["ndim"]
-    check_conv(nd, x, w, b, kwargs["stride"], kwargs["padding"], kwargs["dilation"],
-               kwargs["groups"], "zeros", f"conv{nd}d")
+    cin, cout, groups = layer["input"][1], layer["out_channels"], layer["groups"]
+    check_groups(cin, cout, groups)
+    kernel = layer["kernel"]
+    kernel = list(kernel) if isinstance(kernel, list) else [kernel] * nd
+    zero = np.zeros((), np.float32)
+    x = np.broadcast_to(zero, tuple(layer["input"]))
+    w = np.broadcast_to(zero, (cout, cin // groups, *kernel))
+    b = np.broadcast_to(zero, (cout,))
+    check_conv(nd, x, w, b, layer["stride"], layer["padding"], layer["dilation"],
+               groups, "zeros", f"conv{nd}d")
 
 
 def _batches(values):
@@ -541,8 +549,8 @@ def _cmd_bench(args):
             return 0
         layers = _select_layers(all_layers, _split_list(args.layers))
         batches = _batches(args.batch) or [1]
-    if any(b < 0 for b in batches):
-        raise _UsageError("--batch sizes must be >= 0")
+    if any(b < 1 for b in batches):
+        raise _UsageError("--batch sizes must be >= 1")
     batches = [b for i, b in enumerate(batches) if b not in batches[:i]]
     dtypes = _split_list(args.dtype) or ["float32"]
     for d in dtypes:
@@ -759,6 +767,9 @@ def main(argv=None):
         return 2
     except _Failure as exc:
         print(_wrap(f"{name}: error: {exc}"), file=sys.stderr)
+        return 1
+    except MemoryError as exc:
+        print(_wrap(f"{name}: error: out of memory ({exc})"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)

@@ -334,6 +334,21 @@ def test_bench_shape_error(tmp_path):
     assert "ShapeError" in err and "larger than the padded input" in squash(err)
 
 
+def test_bench_same_padding_with_stride_is_rejected(tmp_path):
+    rc, _, err = run("bench", "--shape", "1x8x9x9", "--padding", "same", "--stride", "2",
+                     tmp_path=tmp_path)
+    assert rc == 1
+    assert "ShapeError" in err and "same" in err
+
+
+def test_bench_out_of_memory_is_an_error_not_a_crash(tmp_path):
+    # valid for the gate (no 64-bit overflow), far beyond any memory
+    rc, _, err = run("bench", "--shape", "1x100000x100000x100000", "--groups", "2",
+                     "--quick", tmp_path=tmp_path)
+    assert rc == 1
+    assert "out of memory" in err and "Traceback" not in err
+
+
 def test_bench_1d_and_3d_shapes(tmp_path):
     for shape, kernel in (("2x6x20", "3"), ("1x6x5x6x7", "3x1x3")):
         rc, out, err = run("bench", "--shape", shape, "--kernel", kernel, "--groups",
