@@ -74,7 +74,7 @@ def test_benchmark_bodies_run(benchmarks):
     for backend in benchmarks.common.BACKENDS:
         params = (backend, "mbv2_dw_7", 1, "float32")
         for cls, method in ((layers.Layers, "time_conv"),
-                            (layers.Layers, "track_gflops"),
+                            (layers.LayersThroughput, "track_gflops"),
                             (layers.LayersMemory, "peakmem_conv")):
             bench = cls()
             if backend not in available:
@@ -113,8 +113,8 @@ def test_flops_match_the_output(benchmarks):
 
 
 def test_every_parameter_is_named(benchmarks):
-    for cls in (benchmarks.layers.Layers, benchmarks.layers.LayersMemory,
-                benchmarks.overhead.TinyCall):
+    for cls in (benchmarks.layers.Layers, benchmarks.layers.LayersThroughput,
+                benchmarks.layers.LayersMemory, benchmarks.overhead.TinyCall):
         assert len(cls.params) == len(cls.param_names)
-    assert benchmarks.layers.Layers.track_gflops.unit == "GFLOP/s"
+    assert benchmarks.layers.LayersThroughput.track_gflops.unit == "GFLOP/s"
     assert re.fullmatch(r"[a-z_]+", "".join(benchmarks.layers.Layers.param_names))

@@ -45,9 +45,18 @@ class Layers(_Layer):
     def time_conv(self, backend, layer, batch, dtype):
         self.call()
 
+
+class LayersThroughput(_Layer):
+    """GFLOP/s, float32 (time_conv has float64 too). asv counts every rise of
+    a track_ benchmark as "worse": here a rise means gconv got faster."""
+
+    params = [BACKENDS, LAYER_NAMES, [1, 8], ["float32"]]
+    param_names = ["backend", "layer", "batch", "dtype"]
+    timeout = 240
+
     def track_gflops(self, backend, layer, batch, dtype):
-        """Throughput: the layer's FLOPs (2 per multiply-add) over the median
-        time of at least 3 calls and 0.1 s."""
+        """The layer's FLOPs (2 per multiply-add) over the median time of at
+        least 3 calls and 0.1 s."""
         times = []
         start = time.perf_counter()
         while len(times) < 3 or (time.perf_counter() - start < 0.1 and len(times) < 50):
