@@ -686,12 +686,14 @@ def _parser():
     p = sub.add_parser(
         "bench", help="time the backends side by side on real-network layers",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Times the available backends side by side on the grouped and "
-                    "depthwise layers of published networks (or on one layer given with "
-                    "--shape): median time per call, GFLOP/s, and speed relative to "
-                    "PyTorch when it is installed.\n\n"
-                    "Without options: every layer at batch 1, float32, every available "
-                    "backend, gconv's default thread count.",
+        description=_wrap("Times the available backends side by side on the "
+                          "grouped and depthwise layers of published networks (or on "
+                          "one layer given with --shape): median time per call, "
+                          "GFLOP/s, and speed relative to PyTorch when it is "
+                          "installed. Progress goes to stderr.") + "\n\n" +
+                    _wrap("Without options: every layer at batch 1, float32, every "
+                          "available backend, gconv's default thread count (well "
+                          "under a minute)."),
         epilog="examples:\n"
                f"  {prog} bench --layers 'mbv2_*' --batch 1 8 --dtype float32 float64\n"
                f"  {prog} bench --shape 1x128x56x56 --out-channels 128 --kernel 3 "
@@ -738,7 +740,8 @@ def _parser():
                      help="also write the results as JSON ('-': only JSON, to stdout)")
     tim.add_argument("--csv", metavar="FILE", help="also write the results as CSV")
     tim.add_argument("--plot", metavar="FILE.png",
-                     help="also draw a bar chart of GFLOP/s (needs matplotlib)")
+                     help="also draw bar charts of GFLOP/s and of the speed relative "
+                          "to PyTorch (needs matplotlib)")
     tim.add_argument("-q", "--quiet", action="store_true",
                      help="no progress lines on stderr")
     return parser
