@@ -64,6 +64,10 @@ def _environment():
     torch = sys.modules.get("torch")
     if torch is not None:
         env["torch"] = torch.__version__
+    try:
+        env["load_average"] = list(os.getloadavg())
+    except (AttributeError, OSError):
+        pass
     return env
 
 
@@ -579,7 +583,8 @@ def _cmd_bench(args):
               + (f", C core {isa}" if isa else ""))
     busy = _busy()
     if busy:
-        print(f"warning: {busy}: the timings will be noisy", file=sys.stderr)
+        print(f"warning: {busy}: the timings will be noisy (threads that wait "
+              "for each other suffer most; --threads 1 suffers least)", file=sys.stderr)
     progress = _Progress(not args.quiet)
     rows = bench(layers, batches, dtypes, backends, threads,
                  min_time=timing["min_time"], min_rounds=timing["min_rounds"],
