@@ -17,7 +17,8 @@ import numpy as np
 from ._api import conv1d, conv2d, conv3d
 from ._dispatch import available_backends
 
-__all__ = ["load_shapes", "make_case", "bench_case", "bench"]
+__all__ = ["load_shapes", "make_case", "bench_case", "bench", "geomean", "summarize",
+           "layer_flops"]
 
 _FUNCTIONS = {1: conv1d, 2: conv2d, 3: conv3d}
 
@@ -99,11 +100,16 @@ def bench_case(layer, batch=1, dtype="float32", backends=None, threads=None,
         out = call()
         out_shape = tuple(out.shape)
     times = {name: [] for name in calls}
+    order = list(calls.items())
     start = time.perf_counter()
     rounds = 0
     while rounds < max_rounds and (rounds < min_rounds
                                    or time.perf_counter() - start < min_time):
-        for name, call in calls.items():
+        # Each round starts with the next backend, so that every backend
+        # follows every other equally often: a thread pool still spinning
+        # after its own call slows whichever call comes next.
+        shift = rounds % len(order)
+        for name, call in order[shift:] + order[:shift]:
             t0 = time.perf_counter()
             call()
             times[name].append(time.perf_counter() - t0)
@@ -114,7 +120,7 @@ def bench_case(layer, batch=1, dtype="float32", backends=None, threads=None,
         med = statistics.median(ts)
         row = {"layer": layer["name"], "batch": batch, "dtype": dtype,
                "backend": name, "seconds": med, "gflops": flops / med / 1e9,
-               "rounds": rounds}
+               "rounds": rounds, "threads": threads}
         if "torch" in times:
             row["vs_torch"] = statistics.median(
                 t / s for t, s in zip(times["torch"], ts))
@@ -123,8 +129,11 @@ def bench_case(layer, batch=1, dtype="float32", backends=None, threads=None,
 
 
 def bench(layers=None, batches=(1, 8), dtypes=("float32",), backends=None,
-          threads=None, min_time=0.2, progress=None):
-    """bench_case over layers x batches x dtypes; a flat list of rows."""
+          threads=None, min_time=0.2, progress=None, min_rounds=5, max_rounds=200):
+    """bench_case over layers x batches x dtypes; a flat list of rows.
+
+    ``progress(i, n, layer, batch, dtype)``, when given, is called before
+    each of the n cases."""
     layers = load_shapes() if layers is None else layers
     rows = []
     cases = [(layer, batch, dtype) for dtype in dtypes for batch in batches
@@ -133,5 +142,49 @@ def bench(layers=None, batches=(1, 8), dtypes=("float32",), backends=None,
         if progress is not None:
             progress(i, len(cases), layer, batch, dtype)
         rows.extend(bench_case(layer, batch, dtype, backends, threads,
-                               min_time).values())
+                               min_time, min_rounds, max_rounds).values())
     return rows
+
+
+def layer_flops(layer, batch=1):
+    """Floating-point operations (2 per multiply-add) of one call of a layer
+    at a batch size, from its geometry alone."""
+    nd = layer.get("ndim", len(layer["input"]) - 2)
+    out_size = []
+    for d in range(nd):
+        def per_dim(key, default):
+            v = layer.get(key, default)
+            return v[d] if isinstance(v, (list, tuple)) else v
+        size = layer["input"][2 + d]
+        k, s, dil = per_dim("kernel", 1), per_dim("stride", 1), per_dim("dilation", 1)
+        pad = layer.get("padding", 0)
+        if pad == "same":
+            out_size.append(size)
+            continue
+        pad = 0 if pad == "valid" else per_dim("padding", 0)
+        out_size.append((size + 2 * pad - dil * (k - 1) - 1) // s + 1)
+    return _flops(layer, batch, (batch, layer["out_channels"]) + tuple(out_size))
+
+
+def geomean(values):
+    """The geometric mean of positive numbers (None when there are none)."""
+    values = [v for v in values if v is not None and v > 0]
+    if not values:
+        return None
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def summarize(rows):
+    """Geometric means of GFLOP/s and of the speed relative to torch, per
+    (batch, dtype, backend): a list of dicts in first-seen order."""
+    groups = {}
+    for row in rows:
+        key = (row["batch"], row["dtype"], row["backend"])
+        groups.setdefault(key, []).append(row)
+    out = []
+    for (batch, dtype, backend), members in groups.items():
+        out.append({"batch": batch, "dtype": dtype, "backend": backend,
+                    "layers": len(members),
+                    "gflops": geomean(r["gflops"] for r in members),
+                    "vs_torch": geomean(r.get("vs_torch") for r in members)})
+    return out

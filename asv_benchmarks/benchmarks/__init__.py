@@ -1,0 +1,1 @@
+"""gconv's asv benchmark suite (see ../README.md, section Benchmarking)."""
