@@ -32,8 +32,13 @@ GCONV_HIDDEN void *gconv__alloc(int64_t elements, size_t elem_size);
 GCONV_HIDDEN void gconv__free(void *ptr);
 
 /* Largest element count any buffer may have: its size in bytes (8 per
-   element at most) must fit in int64_t and size_t. */
-#define GCONV_MAX_ELEMENTS (INT64_MAX / 8)
+   element at most) must fit in int64_t and size_t (on a 32-bit target the
+   address space is the tighter limit). */
+#if SIZE_MAX / 8 < INT64_MAX / 8
+#  define GCONV_MAX_ELEMENTS ((int64_t)(SIZE_MAX / 8))
+#else
+#  define GCONV_MAX_ELEMENTS (INT64_MAX / 8)
+#endif
 
 /*
  * A validated convolution in normalised 3-D form.  A 1-D problem has
