@@ -18,8 +18,15 @@ from ._errors import GroupsError, ShapeError
 __all__ = ["Conv", "check_conv", "check_groups", "valid_groups", "check_params",
            "PADDING_MODES"]
 
-#: Largest element count of any array: its size in bytes must fit in int64.
-MAX_ELEMENTS = (2**63 - 1) // 8
+#: Largest value of a C int64_t: no size, stride or dilation may exceed it.
+INT64_MAX = 2**63 - 1
+
+#: Largest element count of any array: its size in bytes must fit in int64
+#: and in size_t (the address space, on a 32-bit platform) -- as gate.c.
+MAX_ELEMENTS = min(INT64_MAX, 2**(8 * np.dtype(np.uintp).itemsize) - 1) // 8
+
+#: Largest thread count passed on (a C int); the C core lowers it further.
+MAX_THREADS = 2**31 - 1
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -257,6 +264,11 @@ def _check_dims(in_size, kernel, stride, dilation, pad_before, pad_after):
         if dilation[d] < 1:
             raise ShapeError(f"dilation {dilation[d]} in spatial dimension {d} "
                              "must be >= 1")
+        if stride[d] > INT64_MAX or dilation[d] > INT64_MAX:
+            what = "stride" if stride[d] > INT64_MAX else "dilation"
+            value = stride[d] if what == "stride" else dilation[d]
+            raise ShapeError(f"{what} {value} in spatial dimension {d} overflows "
+                             "64-bit arithmetic")
         if pad_before[d] < 0 or pad_after[d] < 0:
             raise ShapeError(f"padding ({pad_before[d]} before, {pad_after[d]} after) "
                              f"in spatial dimension {d} must be >= 0")
@@ -322,11 +334,13 @@ def check_params(ndim, batch, in_channels, out_channels, groups, input_size,
 
 
 def check_num_threads(n):
-    """A thread count as an int >= 1 (TypeError / ValueError otherwise)."""
+    """A thread count as an int >= 1 (TypeError / ValueError otherwise),
+    at most MAX_THREADS (larger requests are lowered: the C core caps the
+    count anyway, and more threads cannot make a call faster)."""
     n = _index(n, "num_threads")
     if n < 1:
         raise ValueError(f"num_threads must be >= 1, got {n}")
-    return n
+    return min(n, MAX_THREADS)
 
 
 # ---- public helpers ----------------------------------------------------------
