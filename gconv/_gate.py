@@ -493,6 +493,9 @@ def check_layer(nd, in_channels, out_channels, kernel_size, stride, padding,
     _check_channels(cin, cout, groups)
     pad_before, pad_after = _resolve_padding(padding, stride, dilation, kernel)
     _check_dims(None, kernel, stride, dilation, pad_before, pad_after)
+    if (math.prod(kernel) > MAX_ELEMENTS
+            or cout * (cin // groups) * math.prod(kernel) > MAX_ELEMENTS):
+        raise ShapeError("the weight's element count overflows 64-bit arithmetic")
     try:
         dtype = np.dtype(dtype)
     except TypeError:
