@@ -13,10 +13,13 @@
  *   out_size[d] = (in_size[d] + pad_before[d] + pad_after[d]
  *                  - dilation[d] * (kernel[d] - 1) - 1) / stride[d] + 1
  *
- * Padding is implicit zeros.  Every entry point validates its arguments with
- * the same gate as the Python package (see gconv_check_params) and reports
- * the outcome as a gconv_status; nothing is written to the output unless the
- * call returns GCONV_OK.  The library never aborts and never prints.
+ * Padding is implicit zeros that take part in the arithmetic: a tap over the
+ * padding adds weight * 0, so an infinite or NaN weight there gives NaN, as
+ * IEEE arithmetic on an explicitly padded input would.  Every entry point
+ * validates its arguments with the same gate as the Python package (see
+ * gconv_check_params) and reports the outcome as a gconv_status; nothing is
+ * written to the output unless the call returns GCONV_OK.  The library never
+ * aborts and never prints.
  *
  * Typical use:
  *
@@ -32,9 +35,20 @@
  *   st = gconv_conv_f32(&p, x, nx, w, nw, b, nb, y, ny, 0);
  *
  * Thread safety: every function may be called concurrently from any number
- * of threads.  A plan is immutable after creation and may be executed by
- * several threads at once.  The only process-wide state is the CPU feature
- * detection, done once and safely (read-only afterwards).
+ * of threads, also from inside the caller's own OpenMP parallel regions.  A
+ * plan is immutable after creation and may be executed by several threads at
+ * once.  libgconv has no mutable global state of its own.  It reads
+ * process-wide state owned by others: the CPU's features (detected by the
+ * compiler runtime when the library is loaded, read-only afterwards), the
+ * environment variable GCONV_ISA (read with getenv() at every call: changing
+ * the environment while another thread is inside gconv is the C library's
+ * setenv()/getenv() race, so don't), and the OpenMP settings of the calling
+ * thread (omp_get_max_threads(), omp_get_num_procs(), omp_get_thread_limit()).
+ *
+ * Untrusted parameters and buffers: every size is checked with overflow-free
+ * 64-bit arithmetic before anything is allocated; the library never reads or
+ * writes outside the buffers given (their lengths are checked against the
+ * shape) and never leaves partial results: see the README, section Security.
  */
 #ifndef GCONV_H
 #define GCONV_H
@@ -165,8 +179,12 @@ GCONV_API gconv_status gconv_buffer_sizes(const gconv_params *params,
  * Convolves.  Each buffer is given with its length in elements, which must
  * equal the count the shape implies (gconv_buffer_sizes); bias may be NULL
  * (then bias_len is ignored) or hold out_channels elements.  num_threads <= 0
- * uses the OpenMP default (omp_get_max_threads()); the result is bitwise
- * identical for every thread count.  The output must not overlap the inputs.
+ * uses the OpenMP default (omp_get_max_threads()); a count above
+ * max(4 * omp_get_num_procs(), that default) or above omp_get_thread_limit()
+ * is lowered to it, and calls with little work use fewer threads.  The result
+ * is bitwise identical for every thread count.  The output must not overlap
+ * the inputs (GCONV_ERR_OVERLAP).  On any error the output is untouched; on
+ * GCONV_ERR_NO_MEMORY nothing has been leaked.
  */
 GCONV_API gconv_status gconv_conv_f32(const gconv_params *params,
                                       const float *input, size_t input_len,
