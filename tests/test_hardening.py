@@ -40,6 +40,9 @@ BACKENDS = gconv.available_backends()
 FUNCS = {1: gconv.conv1d, 2: gconv.conv2d, 3: gconv.conv3d}
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+#: where the gconv under test was imported from (the source tree built in
+#: place, or an installed package): subprocesses must import the same one
+GCONV_PATH = os.path.dirname(os.path.dirname(os.path.abspath(gconv.__file__)))
 MAX_ELEMENTS = (2**63 - 1) // 8
 
 
@@ -197,7 +200,7 @@ def test_absurd_thread_count_does_not_exhaust_threads():
         threads = [l for l in open("/proc/self/status") if l.startswith("Threads:")]
         print(int(threads[0].split()[1]), os.cpu_count(), float(y[0, 0, 0, 0]))
     """)
-    env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONPATH=ROOT)
+    env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONPATH=GCONV_PATH)
     env.pop("GCONV_NUM_THREADS", None)
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                        env=env, timeout=300)
@@ -338,7 +341,8 @@ def test_zero_padding_rule_is_torchs_explicit_padding():
 # ---- memory --------------------------------------------------------------------------
 
 def _run_python(script, env_extra=None, timeout=300):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ,
+               PYTHONPATH=GCONV_PATH + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-c", textwrap.dedent(script)],
                           capture_output=True, text=True, env=env, timeout=timeout)

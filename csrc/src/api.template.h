@@ -25,10 +25,11 @@ static int FN(nonfinite_over_padding)(const gconv_shape *s, const TYPE *weight)
     return 0;
 }
 
-static const KERNEL *FN(select_kernel)(const gconv_shape *s, gconv_isa_level isa,
+static const KERNEL *FN(select_kernel)(gconv_shape *s, gconv_isa_level isa,
                                        const TYPE *weight)
 {
-    if (FN(nonfinite_over_padding)(s, weight))
+    s->nonfinite_over_padding = FN(nonfinite_over_padding)(s, weight);
+    if (s->nonfinite_over_padding)
         return &GCONV_CAT(gconv__generic, SFX);
     for (const KERNEL *const *k = KERNELS; *k != NULL; k++) {
         if ((*k)->supports(s, isa))

@@ -56,6 +56,10 @@ typedef struct gconv_shape {
     int64_t out_plane;                     /* out[0] * out[1] * out[2] */
     int64_t k_volume;                      /* k[0] * k[1] * k[2] */
     int64_t input_elements, weight_elements, output_elements;  /* batch as given */
+    /* Set by the entry points, not the gate: a weight is infinite or NaN and
+       there is zero padding, so taps over the padding must add w * 0 = NaN.
+       Such calls always run on the generic kernel. */
+    int nonfinite_over_padding;
 } gconv_shape;
 
 /* The gate.  Validates params, fills *shape (when not NULL) and writes the
