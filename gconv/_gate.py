@@ -241,11 +241,21 @@ def _per_dim(value, nd, what):
 
 # ---- the numeric gate (mirrors gate.c) ---------------------------------------
 
+def _check_count_fits(value, what):
+    """Counts beyond int64 (no C caller can pass them, no array can have
+    them) are rejected before any arithmetic on them: the groups message
+    factorises the channel counts, which must stay fast."""
+    if value > INT64_MAX:
+        raise ShapeError(f"{what}={value} overflows 64-bit arithmetic")
+
+
 def _check_channels(cin, cout, groups):
     if cin < 1:
         raise ShapeError(f"in_channels={cin} must be >= 1")
     if cout < 1:
         raise ShapeError(f"out_channels={cout} must be >= 1")
+    _check_count_fits(cin, "in_channels")
+    _check_count_fits(cout, "out_channels")
     if groups < 1 or cin % groups or cout % groups:
         raise GroupsError(_groups_message(cin, cout, groups))
 
@@ -350,6 +360,8 @@ def valid_groups(in_channels, out_channels):
     whole, equal groups (the divisors of their gcd), ascending."""
     cin = _positive_count(in_channels, "in_channels")
     cout = _positive_count(out_channels, "out_channels")
+    _check_count_fits(cin, "in_channels")
+    _check_count_fits(cout, "out_channels")
     return _divisors(math.gcd(cin, cout))
 
 

@@ -555,3 +555,36 @@ def test_the_fuzzer_ran_valid_and_invalid_calls():
     if COUNTS["valid"] + COUNTS["invalid"] == 0:
         pytest.skip("runs after the property test, in the same session")
     assert COUNTS["valid"] >= 50 and COUNTS["invalid"] >= 50, COUNTS
+
+
+# ---- the group helpers -------------------------------------------------------------
+
+@settings(max_examples=300, deadline=2000, database=None)
+@given(cin=st.one_of(st.integers(-3, 64), st.integers(-(2**70), 2**130),
+                     st.sampled_from([2**63 - 1, 2**63, 3037000493 * 3037000453])),
+       cout=st.one_of(st.integers(-3, 64), st.integers(-(2**70), 2**130)),
+       groups=st.one_of(st.integers(-3, 16), st.integers(-(2**70), 2**130)))
+def test_group_helpers_answer_quickly_and_correctly(cin, cout, groups):
+    """check_groups / valid_groups on any integers: the right answer, or
+    GroupsError / ShapeError, within the deadline (counts beyond int64 used
+    to be factorised, which can take hours)."""
+    fits = 1 <= cin <= INT64_MAX and 1 <= cout <= INT64_MAX
+    try:
+        got = gconv.check_groups(cin, cout, groups)
+    except gconv.GroupsError:
+        assert fits and (groups < 1 or cin % groups or cout % groups)
+    except gconv.ShapeError:
+        assert not fits
+    else:
+        assert fits and groups >= 1 and cin % groups == 0 and cout % groups == 0
+        assert got == (cin // groups, cout // groups)
+    try:
+        divs = gconv.valid_groups(cin, cout)
+    except gconv.ShapeError:
+        assert not fits
+    else:
+        assert fits
+        g = math.gcd(cin, cout)
+        assert divs == sorted(divs) and all(g % d == 0 for d in divs)
+        if g <= 10**5:
+            assert divs == [d for d in range(1, g + 1) if g % d == 0]
