@@ -18,8 +18,15 @@ from ._errors import GroupsError, ShapeError
 __all__ = ["Conv", "check_conv", "check_groups", "valid_groups", "check_params",
            "PADDING_MODES"]
 
-#: Largest element count of any array: its size in bytes must fit in int64.
-MAX_ELEMENTS = (2**63 - 1) // 8
+#: Largest value of a C int64_t: no size, stride or dilation may exceed it.
+INT64_MAX = 2**63 - 1
+
+#: Largest element count of any array: its size in bytes must fit in int64
+#: and in size_t (the address space, on a 32-bit platform) -- as gate.c.
+MAX_ELEMENTS = min(INT64_MAX, 2**(8 * np.dtype(np.uintp).itemsize) - 1) // 8
+
+#: Largest thread count passed on (a C int); the C core lowers it further.
+MAX_THREADS = 2**31 - 1
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -234,11 +241,21 @@ def _per_dim(value, nd, what):
 
 # ---- the numeric gate (mirrors gate.c) ---------------------------------------
 
+def _check_count_fits(value, what):
+    """Counts beyond int64 (no C caller can pass them, no array can have
+    them) are rejected before any arithmetic on them: the groups message
+    factorises the channel counts, which must stay fast."""
+    if value > INT64_MAX:
+        raise ShapeError(f"{what}={value} overflows 64-bit arithmetic")
+
+
 def _check_channels(cin, cout, groups):
     if cin < 1:
         raise ShapeError(f"in_channels={cin} must be >= 1")
     if cout < 1:
         raise ShapeError(f"out_channels={cout} must be >= 1")
+    _check_count_fits(cin, "in_channels")
+    _check_count_fits(cout, "out_channels")
     if groups < 1 or cin % groups or cout % groups:
         raise GroupsError(_groups_message(cin, cout, groups))
 
@@ -328,11 +345,13 @@ def check_params(ndim, batch, in_channels, out_channels, groups, input_size,
 
 
 def check_num_threads(n):
-    """A thread count as an int >= 1 (TypeError / ValueError otherwise)."""
+    """A thread count as an int >= 1 (TypeError / ValueError otherwise),
+    at most MAX_THREADS (larger requests are lowered: the C core caps the
+    count anyway, and more threads cannot make a call faster)."""
     n = _index(n, "num_threads")
     if n < 1:
         raise ValueError(f"num_threads must be >= 1, got {n}")
-    return n
+    return min(n, MAX_THREADS)
 
 
 # ---- public helpers ----------------------------------------------------------
@@ -342,6 +361,8 @@ def valid_groups(in_channels, out_channels):
     whole, equal groups (the divisors of their gcd), ascending."""
     cin = _positive_count(in_channels, "in_channels")
     cout = _positive_count(out_channels, "out_channels")
+    _check_count_fits(cin, "in_channels")
+    _check_count_fits(cout, "out_channels")
     return _divisors(math.gcd(cin, cout))
 
 
@@ -485,6 +506,9 @@ def check_layer(nd, in_channels, out_channels, kernel_size, stride, padding,
     _check_channels(cin, cout, groups)
     pad_before, pad_after = _resolve_padding(padding, stride, dilation, kernel)
     _check_dims(None, kernel, stride, dilation, pad_before, pad_after)
+    if (math.prod(kernel) > MAX_ELEMENTS
+            or cout * (cin // groups) * math.prod(kernel) > MAX_ELEMENTS):
+        raise ShapeError("the weight's element count overflows 64-bit arithmetic")
     try:
         dtype = np.dtype(dtype)
     except TypeError:

@@ -25,6 +25,10 @@
  *   where g = o / (out_channels / groups) is the group of output channel o
  *   and input positions outside the array read as zero.
  *
+ * Padding is implicit zeros that take part in the arithmetic: a tap over the
+ * padding adds weight * 0, so an infinite or NaN weight there gives NaN, as
+ * IEEE arithmetic on an explicitly padded input would.
+ *
  * The groups split the channels into `groups` independent convolutions, so
  * in_channels and out_channels must both be divisible by groups.
  *
@@ -76,10 +80,26 @@
  * different vector units, between float paths chosen by GCONV_ISA, and
  * between library versions.)
  *
+ * Calls may also come from inside the caller's own OpenMP parallel regions.
+ * libgconv has no mutable global state of its own.  It reads process-wide
+ * state owned by others: the CPU's features (detected by the compiler runtime
+ * when the library is loaded, read-only afterwards), the environment variable
+ * GCONV_ISA (read with getenv() at every call: changing the environment while
+ * another thread is inside gconv is the C library's setenv()/getenv() race,
+ * so don't), and the OpenMP settings of the calling thread
+ * (omp_get_max_threads(), omp_get_num_procs(), omp_get_thread_limit()).
+ *
  * Environment
  * -----------
  * GCONV_ISA=generic|avx2 caps the vector path the kernels take (see
  * gconv_isa()); OMP_NUM_THREADS sets the default thread count (OpenMP's).
+ *
+ * Untrusted parameters and buffers
+ * --------------------------------
+ * Every size is checked with overflow-free 64-bit arithmetic before anything
+ * is allocated; the library never reads or writes outside the buffers given
+ * (their lengths are checked against the shape) and never leaves partial
+ * results: see the README, section Security.
  */
 #ifndef GCONV_H
 #define GCONV_H
@@ -278,12 +298,15 @@ GCONV_API gconv_status gconv_buffer_sizes(const gconv_params *params,
  *
  * num_threads > 0 uses at most that many threads, num_threads <= 0 at most
  * the OpenMP default (omp_get_max_threads(), i.e. OMP_NUM_THREADS or the core
- * count); small problems use fewer.  Without OpenMP it is ignored.  The
- * result is bitwise identical for every thread count.
+ * count); a count above max(4 * omp_get_num_procs(), that default) or above
+ * omp_get_thread_limit() is lowered to it, and small problems use fewer.
+ * Without OpenMP it is ignored.  The result is bitwise identical for every
+ * thread count.
  *
  * The status is the first failure of, in order: the gate
  * (gconv_check_params), NULL pointers, buffer lengths, overlap, memory.  On
- * any failure the output is untouched.
+ * any failure the output is untouched; on GCONV_ERR_NO_MEMORY nothing has
+ * been leaked.
  */
 GCONV_API gconv_status gconv_conv_f32(const gconv_params *params,
                                       const float *input, size_t input_len,

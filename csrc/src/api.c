@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,14 +179,24 @@ void gconv__free(void *ptr)
 int gconv__threads(int num_threads)
 {
 #ifdef _OPENMP
-    /* More than a few threads per core only adds overhead (results do not
-       depend on the count), and an absurd request would exhaust the
-       process's threads inside OpenMP, which cannot report it. */
-    int procs = omp_get_num_procs();
-    int cap = procs < 16 ? 64 : (procs > INT_MAX / 4 ? INT_MAX : 4 * procs);
+    int usual = omp_get_max_threads();
     if (num_threads <= 0)
-        num_threads = omp_get_max_threads();
-    return num_threads < cap ? num_threads : cap;
+        return usual;
+    if (num_threads > usual) {
+        /* More threads than max(4 x processors, the OpenMP default) cannot
+           speed a call up, and a huge request would make the OpenMP runtime
+           terminate the process when it cannot create them. */
+        int procs = omp_get_num_procs();
+        int cap = procs > INT_MAX / 4 ? INT_MAX : 4 * procs;
+        int limit = omp_get_thread_limit();
+        if (cap < usual)
+            cap = usual;
+        if (cap > limit)
+            cap = limit;
+        if (num_threads > cap)
+            num_threads = cap;
+    }
+    return num_threads;
 #else
     (void)num_threads;
     return 1;

@@ -7,8 +7,30 @@
 #define KERNELS GCONV_CAT(gconv__kernels, SFX)
 #define FN(name) GCONV_CAT(name, SFX)
 
-static const KERNEL *FN(select_kernel)(const gconv_shape *s, gconv_isa_level isa)
+/* Whether a weight with an infinite or NaN value meets zero padding.  The
+   padding rule (a tap over the padding adds w * 0, NaN for such a weight) is
+   then left to the generic kernel, so that no specialised kernel has to
+   carry it. */
+static int FN(nonfinite_over_padding)(const gconv_shape *s, const TYPE *weight)
 {
+    int padded = 0;
+    for (int j = 0; j < 3; j++)
+        padded |= s->pad[j] > 0 || s->pad_after[j] > 0;
+    if (!padded || weight == NULL)
+        return 0;
+    for (int64_t i = 0; i < s->weight_elements; i++) {
+        if (!isfinite(weight[i]))
+            return 1;
+    }
+    return 0;
+}
+
+static const KERNEL *FN(select_kernel)(gconv_shape *s, gconv_isa_level isa,
+                                       const TYPE *weight)
+{
+    s->nonfinite_over_padding = FN(nonfinite_over_padding)(s, weight);
+    if (s->nonfinite_over_padding)
+        return &GCONV_CAT(gconv__generic, SFX);
     for (const KERNEL *const *k = KERNELS; *k != NULL; k++) {
         if ((*k)->supports(s, isa))
             return *k;
@@ -33,7 +55,7 @@ gconv_status FN(gconv_conv)(const gconv_params *params,
         return st;
 
     gconv_isa_level isa = gconv__isa_level();
-    const KERNEL *kern = FN(select_kernel)(&s, isa);
+    const KERNEL *kern = FN(select_kernel)(&s, isa, weight);
     if (kern == NULL)
         return GCONV_ERR_SHAPE;
     int64_t packed_n = kern->packed_size(&s, isa);
@@ -69,7 +91,7 @@ gconv_status FN(gconv_plan_create)(const gconv_params *params,
         return GCONV_ERR_BUFFER_SIZE;
 
     gconv_isa_level isa = gconv__isa_level();
-    const KERNEL *kern = FN(select_kernel)(&s, isa);
+    const KERNEL *kern = FN(select_kernel)(&s, isa, weight);
     if (kern == NULL)
         return GCONV_ERR_SHAPE;
     gconv_plan *p = (gconv_plan *)calloc(1, sizeof *p);

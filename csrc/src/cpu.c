@@ -1,8 +1,8 @@
 /*
- * cpu.c -- which vector path the kernels may take on this CPU.  Decided on
- * every plan creation from the CPU's features (read-only after the loader's
- * start-up detection) and the GCONV_ISA environment variable, so there is no
- * mutable global state.
+ * cpu.c -- which vector path the kernels may take on this CPU.  Decided at
+ * every call and plan creation from the CPU's features (read-only after the
+ * compiler runtime's detection at load time) and the GCONV_ISA environment
+ * variable, so there is no mutable global state (gconv.h, Thread safety).
  */
 #include "internal.h"
 

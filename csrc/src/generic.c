@@ -1,6 +1,8 @@
 /* generic.c -- the generic direct convolution for float and double. */
 #include "internal.h"
 
+#include <math.h>
+
 #define TYPE float
 #define SFX f32
 #include "generic.template.h"

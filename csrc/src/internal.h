@@ -32,8 +32,13 @@ GCONV_HIDDEN void *gconv__alloc(int64_t elements, size_t elem_size);
 GCONV_HIDDEN void gconv__free(void *ptr);
 
 /* Largest element count any buffer may have: its size in bytes (8 per
-   element at most) must fit in int64_t and size_t. */
-#define GCONV_MAX_ELEMENTS (INT64_MAX / 8)
+   element at most) must fit in int64_t and size_t (on a 32-bit target the
+   address space is the tighter limit). */
+#if SIZE_MAX / 8 < INT64_MAX / 8
+#  define GCONV_MAX_ELEMENTS ((int64_t)(SIZE_MAX / 8))
+#else
+#  define GCONV_MAX_ELEMENTS (INT64_MAX / 8)
+#endif
 
 /*
  * A validated convolution in normalised 3-D form.  A 1-D problem has
@@ -51,6 +56,10 @@ typedef struct gconv_shape {
     int64_t out_plane;                     /* out[0] * out[1] * out[2] */
     int64_t k_volume;                      /* k[0] * k[1] * k[2] */
     int64_t input_elements, weight_elements, output_elements;  /* batch as given */
+    /* Set by the entry points, not the gate: a weight is infinite or NaN and
+       there is zero padding, so taps over the padding must add w * 0 = NaN.
+       Such calls always run on the generic kernel. */
+    int nonfinite_over_padding;
 } gconv_shape;
 
 /* The gate.  Validates params, fills *shape (when not NULL) and writes the
