@@ -162,17 +162,24 @@ def test_c_and_python_gates_agree_on_size_arithmetic(case):
 
 
 def test_large_valid_strides_and_dilations_compute():
-    """Strides and dilations near INT64_MAX are valid when the output has one
-    element; the C core's border arithmetic must not overflow (a fixed bug)."""
+    """Strides and dilations up to the element limit (2**60 - 1 on 64-bit
+    machines) are valid when the output has one element; the C core's border
+    arithmetic must not overflow (a fixed bug).  Beyond the limit they are a
+    ShapeError on every backend."""
+    big = MAX_ELEMENTS
     x = np.arange(1, 6, dtype=np.float32)[None, None]
     w = np.full((1, 1, 1), 2.0, np.float32)
     for backend in BACKENDS:
-        y = _np(gconv.conv1d(x, w, stride=2**63 - 1, padding=3, backend=backend))
+        y = _np(gconv.conv1d(x, w, stride=big, padding=3, backend=backend))
         np.testing.assert_array_equal(y, [[[0.0]]])
-        y = _np(gconv.conv1d(x, w, stride=2**63 - 1, backend=backend))
+        y = _np(gconv.conv1d(x, w, stride=big, backend=backend))
         np.testing.assert_array_equal(y, [[[2.0]]])
-        y = _np(gconv.conv1d(x, w, dilation=2**63 - 1, padding=1, stride=2, backend=backend))
+        y = _np(gconv.conv1d(x, w, dilation=big, padding=1, stride=2, backend=backend))
         np.testing.assert_array_equal(y, [[[0.0, 4.0, 8.0, 0.0]]])
+        for kwargs in (dict(stride=big + 1), dict(dilation=big + 1),
+                       dict(stride=2**63 - 1), dict(dilation=2**63 - 1)):
+            with pytest.raises(gconv.ShapeError, match="overflows 64-bit arithmetic"):
+                gconv.conv1d(x, w, backend=backend, **kwargs)
 
 
 def test_huge_num_threads_is_accepted_and_lowered():
@@ -402,7 +409,7 @@ def _compile_failmalloc(tmp_path):
 def test_core_allocation_failure_is_reported(tmp_path):
     """Every allocation the C core of the Python extension makes is failed in
     turn (an LD_PRELOAD shim fails only allocations called from
-    gconv/_ccore*.so): the plan API returns GCONV_ERR_NO_MEMORY with *plan
+    the core library, libgconv or gconv/_ccore*.so): the plan API returns GCONV_ERR_NO_MEMORY with *plan
     NULL, and a one-shot call through Python raises MemoryError; after each
     failure the next clean call succeeds with the same result."""
     if "c" not in BACKENDS:
@@ -416,7 +423,15 @@ def test_core_allocation_failure_is_reported(tmp_path):
         arm.argtypes, arm.restype = [ctypes.c_char_p, ctypes.c_long], ctypes.c_int
         calls.restype = ctypes.c_long
         shim.failmalloc_failed.restype = ctypes.c_long
-        core = ctypes.CDLL(_ccore.__file__)
+        # the kernels live in the shipped libgconv (or, in a GCONV_BUNDLE_CORE
+        # build, in the extension itself)
+        import glob, os
+        try:
+            shipped = glob.glob(os.path.join(gconv.get_library_dir(), "libgconv.so.*"))
+        except RuntimeError:
+            shipped = []
+        core = ctypes.CDLL(shipped[0] if shipped else _ccore.__file__)
+        tag = b"libgconv" if shipped else b"_ccore"
         report = {"plan": [], "oneshot": {}}
 
         # the C plan API, as built into the extension
@@ -439,14 +454,14 @@ def test_core_allocation_failure_is_reported(tmp_path):
             st = core.gconv_plan_create_f32(ctypes.byref(p), w.ctypes.data_as(fptr), 72,
                                             b.ctypes.data_as(fptr), 8, ctypes.byref(plan))
             return st, plan
-        assert arm(b"_ccore", 0) > 0, "the shim did not find the extension"
+        assert arm(tag, 0) > 0, "the shim did not find the extension"
         st, plan = create()
         points = calls()
         shim.failmalloc_disarm()
         assert st == 0
         core.gconv_plan_destroy(plan)
         for k in range(1, points + 1):
-            arm(b"_ccore", k)
+            arm(tag, k)
             st, plan = create()
             shim.failmalloc_disarm()
             report["plan"].append([k, st, plan.value is None])
@@ -460,13 +475,13 @@ def test_core_allocation_failure_is_reported(tmp_path):
                 x = rng.standard_normal(xs).astype(dtype)
                 wt = rng.standard_normal(ws).astype(dtype)
                 ref = gconv.conv2d(x, wt, groups=g, padding=pad, backend="c", num_threads=1)
-                arm(b"_ccore", 0)
+                arm(tag, 0)
                 gconv.conv2d(x, wt, groups=g, padding=pad, backend="c", num_threads=1)
                 points = calls()
                 shim.failmalloc_disarm()
                 results = []
                 for k in range(1, points + 1):
-                    arm(b"_ccore", k)
+                    arm(tag, k)
                     try:
                         gconv.conv2d(x, wt, groups=g, padding=pad, backend="c",
                                      num_threads=1)
