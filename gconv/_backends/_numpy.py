@@ -31,15 +31,14 @@ class NumpyBackend(Backend):
         # matmul takes BLAS or its own loop depending on the strides, which
         # round differently, and results must not depend on the layout.
         x = _arrays.native_contiguous(_arrays.to_numpy(x))
+        if conv.batch == 0:
+            return np.empty(conv.out_shape, dtype=x.dtype)
         w = _arrays.native_contiguous(_arrays.to_numpy(w))
         x, pad_before, pad_after = pad_numpy(conv, x)
         x = _zero_pad(x, pad_before, pad_after)
         # inf and nan propagate as IEEE says, silently as in the other backends
         with np.errstate(all="ignore"):
-            if conv.batch == 0:
-                out = np.empty(conv.out_shape, dtype=x.dtype)
-            else:
-                out = _gathered(conv, x, w)
+            out = _gathered(conv, x, w)
             if b is not None:
                 b = _arrays.to_numpy(b)
                 out += b.reshape((conv.out_channels,) + (1,) * conv.nd)
@@ -51,7 +50,13 @@ def _zero_pad(x, pad_before, pad_after):
     if not any(pad_before) and not any(pad_after):
         return x if x.dtype.isnative else x.astype(x.dtype.newbyteorder("="))
     padded = tuple(n + pb + pa for n, pb, pa in zip(x.shape[2:], pad_before, pad_after))
-    xp = np.zeros(x.shape[:2] + padded, dtype=x.dtype.newbyteorder("="))
+    try:
+        xp = np.zeros(x.shape[:2] + padded, dtype=x.dtype.newbyteorder("="))
+    except ValueError:
+        # NumPy's "array is too big": more bytes than the address space holds
+        raise MemoryError(f"the numpy backend pads the input explicitly, and a "
+                          f"padded input of shape {x.shape[:2] + padded} does not "
+                          "fit in memory") from None
     inner = tuple(slice(pb, pb + n) for pb, n in zip(pad_before, x.shape[2:]))
     xp[(slice(None), slice(None)) + inner] = x
     return xp
