@@ -1,0 +1,741 @@
+/*
+ * grouped.template.h -- the blocked convolution of grouped.c for one element
+ * type and one vector level.  Included by grouped.c with defined:
+ *
+ *   TYPE, SFX        float/f32 or double/f64
+ *   ISA              generic, avx2 or avx512 (names the functions)
+ *   GTARGET          the target attribute of every function here (or empty)
+ *   VL, VT           lanes per vector and the vector type
+ *   V_SET1(s), V_LOAD(p), V_FMA(a, b, c) (a * b + c), V_MSTORE(p, lo, hi, v)
+ *   (store lanes [lo, hi) of v at p[lane]), V_MLOAD(acc, lo, hi, p) (acc with
+ *   lanes [lo, hi) replaced by p[lane])
+ *   GK_MOMAX, GK_NVMAX, GK_VARIANTS(X): the micro-kernel shapes X(MO, NV)
+ *   that exist (for every MO listed, every NV from 1 up to its largest).
+ */
+#define FN(name) GK_CAT3(name, SFX, ISA)
+
+/* ---- the micro-kernel ------------------------------------------------------ */
+
+typedef struct FN(kargs) {
+    int64_t K;                  /* taps */
+    const TYPE *w;              /* weight of output channel m, tap k: w[m * ldw + k] */
+    int64_t ldw;
+    const TYPE *x;              /* vector v of tap k at x + off[k] + v * VL */
+    const int64_t *off;
+    const TYPE *bias;           /* bias of channel m (NULL: none); unused when accumulating */
+    int accumulate;             /* start from the output instead of the bias */
+    TYPE *out;                  /* output channel m at out + m * ldo */
+    int64_t ldo;
+    const gk_seg *seg;          /* store runs, those of vector v at [segbeg[v], segbeg[v+1]) */
+    int segbeg[GK_NVMAX + 1];
+} FN(kargs);
+
+/* acc[m][v] = bias[m] (or the output), then acc[m][v] += w[m][k] * x_k[v]
+   for k = 0..K-1 in order, then the store runs.  MO and NV are constants in
+   each instance, so the accumulators live in registers. */
+GK_INLINE GTARGET void FN(kbody)(const FN(kargs) *a, const int MO, const int NV)
+{
+    VT acc[GK_MOMAX][GK_NVMAX];
+    const TYPE *wr[GK_MOMAX];
+    GK_UNROLL
+    for (int m = 0; m < MO; m++)
+        wr[m] = a->w + m * a->ldw;
+    if (a->accumulate) {
+        GK_UNROLL
+        for (int m = 0; m < MO; m++) {
+            TYPE *o = a->out + m * a->ldo;
+            GK_UNROLL
+            for (int v = 0; v < NV; v++) {
+                acc[m][v] = V_SET1((TYPE)0);
+                for (int i = a->segbeg[v]; i < a->segbeg[v + 1]; i++)
+                    acc[m][v] = V_MLOAD(acc[m][v], a->seg[i].lo, a->seg[i].hi,
+                                        GK_AT(TYPE, o, a->seg[i].off));
+            }
+        }
+    } else {
+        GK_UNROLL
+        for (int m = 0; m < MO; m++) {
+            VT b = V_SET1(a->bias != NULL ? a->bias[m] : (TYPE)0);
+            GK_UNROLL
+            for (int v = 0; v < NV; v++)
+                acc[m][v] = b;
+        }
+    }
+    const TYPE *x = a->x;
+    const int64_t *off = a->off;
+    const int64_t K = a->K;
+    for (int64_t k = 0; k < K; k++) {
+        const TYPE *xk = x + off[k];
+        VT xv[GK_NVMAX];
+        GK_UNROLL
+        for (int v = 0; v < NV; v++)
+            xv[v] = V_LOAD(xk + v * VL);
+        GK_UNROLL
+        for (int m = 0; m < MO; m++) {
+            VT wv = V_SET1(wr[m][k]);
+            GK_UNROLL
+            for (int v = 0; v < NV; v++)
+                acc[m][v] = V_FMA(wv, xv[v], acc[m][v]);
+        }
+    }
+    GK_UNROLL
+    for (int v = 0; v < NV; v++) {
+        for (int i = a->segbeg[v]; i < a->segbeg[v + 1]; i++) {
+            TYPE *o = GK_AT(TYPE, a->out, a->seg[i].off);
+            const int lo = a->seg[i].lo, hi = a->seg[i].hi;
+            GK_UNROLL
+            for (int m = 0; m < MO; m++)
+                V_MSTORE(o + m * a->ldo, lo, hi, acc[m][v]);
+        }
+    }
+}
+
+#define GK_DEF(MO, NV)                                                       \
+    static GTARGET void FN(k_##MO##_##NV)(const FN(kargs) *a)                \
+    {                                                                        \
+        FN(kbody)(a, MO, NV);                                                \
+    }
+GK_VARIANTS(GK_DEF)
+#undef GK_DEF
+
+typedef void (*FN(kfn))(const FN(kargs) *a);
+
+#define GK_TAB(MO, NV) [MO][NV] = FN(k_##MO##_##NV),
+static const FN(kfn) FN(ktab)[GK_MOMAX + 1][GK_NVMAX + 1] = {GK_VARIANTS(GK_TAB)};
+#undef GK_TAB
+
+/* Largest NV with a kernel for MO output channels. */
+static int FN(nvmax)(int mo)
+{
+    int nv = 1;
+    while (nv < GK_NVMAX && FN(ktab)[mo][nv + 1] != NULL)
+        nv++;
+    return nv;
+}
+
+/* ---- planning -------------------------------------------------------------- */
+
+/* The distinct values of (k * dil) % stride, k < n, into vals; -1 when there
+   are more than GK_MAXPH. */
+static int FN(phases)(int64_t n, int64_t dil, int64_t stride, int64_t *vals)
+{
+    int count = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t v = (k * dil) % stride, i;
+        for (i = 0; i < count; i++)
+            if (vals[i] == v)
+                break;
+        if (i == count) {
+            if (count == GK_MAXPH)
+                return -1;
+            vals[count++] = v;
+        }
+    }
+    return count;
+}
+
+static int FN(phase_index)(const int64_t *vals, int count, int64_t v)
+{
+    for (int i = 0; i < count; i++)
+        if (vals[i] == v)
+            return i;
+    return 0;  /* unreachable: v is one of the values */
+}
+
+/*
+ * Three ways to feed the micro-kernel (k = tap, q = lane):
+ *
+ * GK_INPLACE  1x1, stride 1, no padding: x_k = input plane of channel k.
+ * GK_PHASE    an item (image, group, output depth, RB output rows, CB output
+ *             columns) first copies the input it needs into a zero-padded
+ *             buffer: per (channel, kd, row phase, column phase) a plane of RBq
+ *             rows x Wq columns, where row r, column j is the input at padded
+ *             position ((oh0 + r) * sh + row phase, (ow0 + j) * sw + column
+ *             phase).  Output pixel (oh0 + i, ow0 + j) and tap k then read
+ *             plane element i * Wq + j + off[k]: lanes q = i * Wq + j, the
+ *             columns j >= CB computed and not stored ("extra columns").
+ *             When those would cost more than copying (many output channels,
+ *             compact = 1), each block of P pixels is first gathered from the
+ *             buffer into a tile of kc taps x P lanes without them.
+ * GK_COLS     the rare layers whose phase buffer would be too large (huge
+ *             kernels, strides or channel counts): the pixel tile is gathered
+ *             straight from the input.
+ */
+static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    const int64_t G = s->groups, N = s->batch, coutg = s->cout_g;
+    const int64_t OD = s->out[0], OH = s->out[1], OW = s->out[2];
+    const int want = 4 * (threads < 1 ? 1 : threads);
+    p->K = s->cin_g * s->k_volume;
+    p->nob = (int)gk_ceil_div(coutg, GK_MOMAX);
+    p->mo = (int)gk_ceil_div(coutg, p->nob);
+    p->nv = FN(nvmax)(p->mo);
+    const int64_t P = (int64_t)p->nv * VL;
+    const int64_t plane = s->out_plane;
+
+    int one = s->k_volume == 1;
+    for (int d = 0; d < 3; d++)
+        one = one && s->stride[d] == 1 && s->pad[d] == 0 && s->pad_after[d] == 0;
+    if (one && plane >= VL) {
+        p->mode = GK_INPLACE;
+        p->nfullvec = plane / VL;
+        p->npb = gk_ceil_div(p->nfullvec, p->nv) + (plane % VL != 0);
+        p->items = N * G * p->npb;
+        p->noff = p->K;
+    } else {
+        const int64_t KH = s->k[1], KW = s->k[2];
+        const int64_t sh = s->stride[1], sw = s->stride[2];
+        const int64_t dh = s->dil[1], dw = s->dil[2];
+        int nphh = FN(phases)(KH, dh, sh, p->phh);
+        int nphw = FN(phases)(KW, dw, sw, p->phw);
+        int64_t offh = ((KH - 1) * dh) / sh, offw = ((KW - 1) * dw) / sw;
+        int64_t CB = OW <= 512 ? OW : gk_ceil_div(OW, gk_ceil_div(OW, 256));
+        int64_t Wq = CB + offw;
+        int64_t planes = s->cin_g * s->k[0] * (nphh > 0 ? nphh : 1) * (nphw > 0 ? nphw : 1);
+        if (nphh > 0 && nphw > 0 && offw <= 4096 && offh <= 4096 &&
+            (double)planes * ((double)(1 + offh) * (double)Wq + VL) <= 4.0 * GK_PHASE_BUF) {
+            int64_t RB = GK_PHASE_BUF / (planes * Wq) - offh;
+            if (RB < 1)
+                RB = 1;
+            if (RB > OH)
+                RB = OH;
+            int64_t ncb = gk_ceil_div(OW, CB);
+            int64_t base_items = N * G * OD * ncb;
+            /* enough row blocks to keep the threads busy */
+            if (base_items * gk_ceil_div(OH, RB) < want) {
+                int64_t nrb = gk_ceil_div(want, base_items);
+                if (nrb > OH)
+                    nrb = OH;
+                int64_t rb2 = gk_ceil_div(OH, nrb);
+                if (rb2 < RB)
+                    RB = rb2;
+            }
+            p->mode = GK_PHASE;
+            p->nphh = nphh;
+            p->nphw = nphw;
+            p->CB = CB;
+            p->ncb = ncb;
+            p->Wq = Wq;
+            p->RB = RB;
+            p->RBq = RB + offh;
+            p->nrb = gk_ceil_div(OH, RB);
+            p->planes = planes;
+            p->plq = p->RBq * Wq + VL;
+            p->items = base_items * p->nrb;
+            p->noff = p->K;
+            p->bufsz = planes * p->plq + Wq + (int64_t)VL * (GK_NVMAX + 1);
+            /* extra columns against the cost of gathering tiles, in vector
+               multiply-adds per tap (a run copy costs about 2 of them) */
+            double vec_extra = (double)gk_ceil_div((RB - 1) * Wq + CB, VL);
+            double vec_compact = (double)gk_ceil_div(RB * CB, VL);
+            double copy = 2.0 * (1.0 + (double)VL / (double)CB);
+            if (vec_compact * ((double)coutg + copy) < vec_extra * (double)coutg) {
+                p->compact = 1;
+                p->kc = p->K < GK_KC ? p->K : GK_KC;
+                p->tile = p->bufsz;
+                p->bufsz += p->kc * P + VL;
+            }
+        } else {
+            p->mode = GK_COLS;
+            p->npb = gk_ceil_div(plane, P);
+            p->items = N * G * p->npb;
+            p->kc = p->K < GK_KC ? p->K : GK_KC;
+            p->noff = 0;
+            p->bufsz = p->kc * P + VL;
+        }
+    }
+    /* split the output channels when there are too few items */
+    p->nocc = 1;
+    if (p->items < want) {
+        int64_t nocc = gk_ceil_div(want, p->items);
+        if (nocc > p->nob)
+            nocc = p->nob;
+        p->nocc = nocc;
+    }
+    p->occ = gk_ceil_div(p->nob, p->nocc);
+    p->nocc = gk_ceil_div(p->nob, p->occ);
+    p->items *= p->nocc;
+    double flops = 2.0 * (double)N * (double)s->out_channels * (double)plane * (double)p->K;
+    p->nt = gk_threads(threads, flops, p->items);
+}
+
+/* ---- filling the pixel sources --------------------------------------------- */
+
+/* dst[j] = src[j * step] for j in [lo, hi) and 0 for the other j in [0, n),
+   in whole vectors (so up to VL - 1 elements past n are written too); src
+   may point outside the input, only the elements read must be inside. */
+GK_INLINE GTARGET void FN(copy_row)(TYPE *dst, const TYPE *src, int64_t step,
+                                    int64_t n, int64_t lo, int64_t hi)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += VL) {
+        int64_t a = lo - j0, b = hi - j0;
+        if (a < 0)
+            a = 0;
+        if (b > VL)
+            b = VL;
+        if (a >= b) {
+            V_STORE(dst + j0, V_SET1((TYPE)0));
+        } else if (step == 1) {
+            if (a == 0 && b == VL)
+                V_STORE(dst + j0, V_LOAD(GK_AT(const TYPE, src, j0)));
+            else
+                V_STORE(dst + j0, V_LOADZ(GK_AT(const TYPE, src, j0), (int)a, (int)b));
+        } else if (step == 2) {
+            /* elements [2a, 2b - 1) of the 2 VL from src + 2 j0 hold the lanes */
+            const int64_t ea = 2 * a, eb = 2 * b - 1;
+            VT x0 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0), (int)(ea < VL ? ea : VL),
+                            (int)(eb < VL ? eb : VL));
+            VT x1 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0 + VL), (int)(ea > VL ? ea - VL : 0),
+                            (int)(eb > VL ? eb - VL : 0));
+            V_STORE(dst + j0, V_EVEN(x0, x1));
+        } else {
+            V_STORE(dst + j0, V_SET1((TYPE)0));
+            for (int64_t j = a; j < b; j++)
+                dst[j0 + j] = *GK_AT(const TYPE, src, (j0 + j) * step);
+        }
+    }
+}
+
+/* Stride 2, both column phases at once: even[j] = src[2j], odd[j] =
+   src[2j + 1] for j in [0, n), each element e of src read only when
+   emin <= e < emax (zero otherwise); whole vectors as copy_row. */
+GK_INLINE GTARGET void FN(copy_row_eo)(TYPE *even, TYPE *odd, const TYPE *src,
+                                       int64_t n, int64_t emin, int64_t emax)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += VL) {
+        int64_t a = emin - 2 * j0, b = emax - 2 * j0;
+        if (a < 0)
+            a = 0;
+        if (b > 2 * VL)
+            b = 2 * VL;
+        VT x0, x1;
+        if (a == 0 && b == 2 * VL) {
+            x0 = V_LOAD(GK_AT(const TYPE, src, 2 * j0));
+            x1 = V_LOAD(GK_AT(const TYPE, src, 2 * j0 + VL));
+        } else {
+            x0 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0), (int)(a < VL ? a : VL),
+                         (int)(b < VL ? (b > 0 ? b : 0) : VL));
+            x1 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0 + VL), (int)(a > VL ? a - VL : 0),
+                         (int)(b > VL ? b - VL : 0));
+        }
+        V_STORE(even + j0, V_EVEN(x0, x1));
+        V_STORE(odd + j0, V_ODD(x0, x1));
+    }
+}
+
+/* The phase buffer of one item (see the plan). */
+static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
+                                   const TYPE *xg, int64_t od, int64_t oh0,
+                                   int64_t ow0, TYPE *buf)
+{
+    const int64_t ID = s->in[0], IH = s->in[1], IW = s->in[2];
+    const int64_t Wq = p->Wq, RBq = p->RBq, KD = s->k[0], plq = p->plq;
+    const int64_t sw = s->stride[2];
+    const int nphw = p->nphw;
+    int64_t base[GK_MAXPH], jlo[GK_MAXPH], jhi[GK_MAXPH];
+    int eo = -1;   /* stride 2 with both column phases: index of phase 0 */
+    for (int b = 0; b < nphw; b++) {
+        base[b] = ow0 * sw + p->phw[b] - s->pad[2];
+        gk_valid(base[b], sw, IW, Wq, &jlo[b], &jhi[b]);
+        if (sw == 2 && nphw == 2 && p->phw[b] == 0)
+            eo = b;
+    }
+    for (int64_t c = 0; c < s->cin_g; c++) {
+        for (int64_t kd = 0; kd < KD; kd++) {
+            const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+            const int dvalid = id >= 0 && id < ID;
+            const TYPE *xd = dvalid ? xg + (c * ID + id) * IH * IW : xg;
+            for (int a = 0; a < p->nphh; a++) {
+                TYPE *pl = buf + ((c * KD + kd) * p->nphh + a) * nphw * plq;
+                for (int64_t r = 0; r < RBq; r++) {
+                    const int64_t ih = (oh0 + r) * s->stride[1] + p->phh[a] - s->pad[1];
+                    if (!dvalid || ih < 0 || ih >= IH) {
+                        for (int b = 0; b < nphw; b++)
+                            FN(copy_row)(pl + b * plq + r * Wq, xd, 1, Wq, 0, 0);
+                    } else if (eo >= 0) {
+                        const int64_t b0 = base[eo];
+                        FN(copy_row_eo)(pl + eo * plq + r * Wq, pl + (1 - eo) * plq + r * Wq,
+                                        GK_AT(const TYPE, xd, ih * IW + b0), Wq, -b0, IW - b0);
+                    } else {
+                        for (int b = 0; b < nphw; b++)
+                            FN(copy_row)(pl + b * plq + r * Wq,
+                                         GK_AT(const TYPE, xd, ih * IW + base[b]), sw, Wq,
+                                         jlo[b], jhi[b]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* A run of a pixel block: lanes [lane0, lane0 + len) are consecutive pixels
+   of one output row, (od, oh, ow0...) (columns mode), starting at element q
+   of the phase planes (compact mode); out: their offset in the output. */
+typedef struct FN(rowrun) {
+    int64_t od, oh, ow0, q, out;
+    int64_t len, lane0;
+} FN(rowrun);
+
+/* Columns mode: row j (stride P) of the tile holds tap k0 + j for the lanes
+   of the runs, zero outside the input. */
+static GTARGET void FN(pack_cols)(const gconv_shape *s, const TYPE *xg, int64_t k0,
+                                  int64_t kn, const FN(rowrun) *runs, int nruns,
+                                  int64_t P, TYPE *T)
+{
+    const int64_t ID = s->in[0], IH = s->in[1], IW = s->in[2];
+    const int64_t KD = s->k[0], KH = s->k[1], KW = s->k[2], kvol = s->k_volume;
+    const int64_t sw = s->stride[2];
+    int64_t c = k0 / kvol, r = k0 % kvol;
+    int64_t kd = r / (KH * KW), kh = (r / KW) % KH, kw = r % KW;
+    for (int64_t j = 0; j < kn; j++) {
+        TYPE *t = T + j * P;
+        const TYPE *xc = xg + c * s->in_plane;
+        for (int i = 0; i < nruns; i++) {
+            const int64_t id = runs[i].od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+            const int64_t ih = runs[i].oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+            TYPE *d = t + runs[i].lane0;
+            if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+                FN(copy_row)(d, xc, 1, runs[i].len, 0, 0);
+                continue;
+            }
+            const int64_t base = runs[i].ow0 * sw - s->pad[2] + kw * s->dil[2];
+            int64_t lo, hi;
+            gk_valid(base, sw, IW, runs[i].len, &lo, &hi);
+            FN(copy_row)(d, GK_AT(const TYPE, xc, (id * IH + ih) * IW + base), sw,
+                         runs[i].len, lo, hi);
+        }
+        if (++kw == KW) {
+            kw = 0;
+            if (++kh == KH) {
+                kh = 0;
+                if (++kd == KD) {
+                    kd = 0;
+                    c++;
+                }
+            }
+        }
+    }
+}
+
+/* Compact mode: row j (stride P) of the tile holds tap k0 + j of the runs,
+   copied from the phase planes (lanes past the runs hold leftovers). */
+GK_INLINE GTARGET void FN(pack_tile)(const TYPE *buf, const int64_t *off, int64_t k0,
+                                     int64_t kn, const FN(rowrun) *runs, int nruns,
+                                     int64_t P, TYPE *T)
+{
+    for (int64_t j = 0; j < kn; j++) {
+        const TYPE *xk = buf + off[k0 + j];
+        TYPE *t = T + j * P;
+        for (int i = 0; i < nruns; i++) {
+            const TYPE *src = xk + runs[i].q;
+            TYPE *d = t + runs[i].lane0;
+            for (int64_t l = 0; l < runs[i].len; l += VL)
+                V_STORE(d + l, V_LOAD(src + l));
+        }
+    }
+}
+
+/* Store runs of the lanes: output runs (lane0, len, out) in lane order, cut
+   at vector boundaries and joined where one continues the previous in the
+   output; fills a->segbeg for vectors [0, nvb). */
+static void FN(segments)(FN(kargs) *a, gk_seg *seg, const FN(rowrun) *runs, int nruns,
+                         int nvb)
+{
+    int ns = 0, v = 0;
+    a->segbeg[0] = 0;
+    for (int i = 0; i < nruns; i++) {
+        int64_t lane = runs[i].lane0, end = runs[i].lane0 + runs[i].len;
+        const int64_t out = runs[i].out - runs[i].lane0;   /* lane l -> out + l */
+        while (lane < end) {
+            const int64_t vv = lane / VL;
+            while (v < vv) {
+                v++;
+                a->segbeg[v] = ns;
+            }
+            const int64_t vend = (vv + 1) * VL < end ? (vv + 1) * VL : end;
+            if (ns > 0 && seg[ns - 1].v == (int)vv && seg[ns - 1].hi == (int)(lane - vv * VL) &&
+                seg[ns - 1].off == out + vv * VL) {
+                seg[ns - 1].hi = (int)(vend - vv * VL);   /* continues the previous run */
+            } else {
+                seg[ns].v = (int)vv;
+                seg[ns].lo = (int)(lane - vv * VL);
+                seg[ns].hi = (int)(vend - vv * VL);
+                seg[ns].off = out + vv * VL;
+                ns++;
+            }
+            lane = vend;
+        }
+    }
+    while (v < nvb) {
+        v++;
+        a->segbeg[v] = ns;
+    }
+}
+
+/* ---- one work item ----------------------------------------------------------- */
+
+/* Runs the kernels of output-channel blocks [ob0, ob1) of a group on the
+   prepared args (x, off, K, accumulate and segments set; w, bias and out at
+   the group's first channel). */
+static GTARGET void FN(blocks)(const gk_plan *p, FN(kargs) *a, int nvb,
+                               int64_t ob0, int64_t ob1, int64_t coutg)
+{
+    const TYPE *w = a->w, *bias = a->bias;
+    TYPE *out = a->out;
+    for (int64_t ob = ob0; ob < ob1; ob++) {
+        int64_t oc = ob * p->mo;
+        int mo = (int)(coutg - oc < p->mo ? coutg - oc : p->mo);
+        a->w = w + oc * a->ldw;
+        a->bias = bias != NULL ? bias + oc : NULL;
+        a->out = out + oc * a->ldo;
+        FN(ktab)[mo][nvb](a);
+    }
+    a->w = w;
+    a->bias = bias;
+    a->out = out;
+}
+
+static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
+                             const TYPE *w, const TYPE *bias, const TYPE *x,
+                             TYPE *y, const int64_t *off, const int64_t *offt,
+                             TYPE *buf)
+{
+    const int64_t G = s->groups, coutg = s->cout_g, plane = s->out_plane;
+    const int64_t OH = s->out[1], OW = s->out[2];
+    const int64_t P = (int64_t)p->nv * VL;
+    gk_seg seg[GK_NVMAX * (VL + 1)];
+    FN(rowrun) runs[GK_NVMAX * VL];
+    FN(kargs) a;
+    int64_t t = it;
+    const int64_t occi = t % p->nocc;
+    t /= p->nocc;
+    const int64_t ob0 = occi * p->occ;
+    const int64_t ob1 = ob0 + p->occ < p->nob ? ob0 + p->occ : p->nob;
+
+    a.ldw = p->K;
+    a.ldo = plane;
+    a.seg = seg;
+    a.accumulate = 0;
+
+    if (p->mode == GK_PHASE) {
+        const int64_t cbi = t % p->ncb;
+        t /= p->ncb;
+        const int64_t rbi = t % p->nrb;
+        t /= p->nrb;
+        const int64_t od = t % s->out[0];
+        t /= s->out[0];
+        const int64_t g = t % G, n = t / G;
+        const int64_t oh0 = rbi * p->RB, ow0 = cbi * p->CB;
+        const int64_t rb = OH - oh0 < p->RB ? OH - oh0 : p->RB;
+        const int64_t cb = OW - ow0 < p->CB ? OW - ow0 : p->CB;
+        const int64_t Wq = p->Wq;
+        FN(pack_phase)(p, s, x + (n * s->in_channels + g * s->cin_g) * s->in_plane, od,
+                       oh0, ow0, buf);
+        const TYPE *wg = w + g * coutg * p->K;
+        const TYPE *bg = bias != NULL ? bias + g * coutg : NULL;
+        a.out = y + (n * s->out_channels + g * coutg) * plane + od * OH * OW;
+        if (!p->compact) {
+            /* lanes q = i * Wq + j over the rows, columns j >= cb not stored */
+            const int64_t L = (rb - 1) * Wq + cb;
+            a.K = p->K;
+            a.off = off;
+            a.w = wg;
+            a.bias = bg;
+            for (int64_t q0 = 0; q0 < L; q0 += P) {
+                int nvb = (int)gk_ceil_div(L - q0, VL);
+                if (nvb > p->nv)
+                    nvb = p->nv;
+                const int64_t qe = q0 + (int64_t)nvb * VL < L ? q0 + (int64_t)nvb * VL : L;
+                int nr = 0;
+                int64_t i = q0 / Wq, j = q0 - i * Wq;
+                for (int64_t q = q0; q < qe; i++, j = 0) {
+                    int64_t len = cb - j;
+                    if (len > 0) {
+                        if (len > qe - q)
+                            len = qe - q;
+                        runs[nr].lane0 = q - q0;
+                        runs[nr].len = len;
+                        runs[nr].out = (oh0 + i) * OW + ow0 + j;
+                        nr++;
+                    }
+                    q += Wq - j;
+                }
+                FN(segments)(&a, seg, runs, nr, nvb);
+                a.x = buf + q0;
+                FN(blocks)(p, &a, nvb, ob0, ob1, coutg);
+            }
+        } else {
+            /* tiles of P pixels without the extra columns */
+            const int64_t NI = rb * cb;
+            TYPE *T = buf + p->tile;
+            a.x = T;
+            a.off = offt;
+            for (int64_t i0 = 0; i0 < NI; i0 += P) {
+                const int64_t npix = NI - i0 < P ? NI - i0 : P;
+                const int nvb = (int)gk_ceil_div(npix, VL);
+                int nr = 0;
+                int64_t i = i0 / cb, j = i0 - i * cb;
+                for (int64_t l = 0; l < npix; i++, j = 0) {
+                    const int64_t len = cb - j < npix - l ? cb - j : npix - l;
+                    runs[nr].lane0 = l;
+                    runs[nr].len = len;
+                    runs[nr].q = i * Wq + j;
+                    runs[nr].out = (oh0 + i) * OW + ow0 + j;
+                    nr++;
+                    l += len;
+                }
+                FN(segments)(&a, seg, runs, nr, nvb);
+                for (int64_t k0 = 0; k0 < p->K; k0 += p->kc) {
+                    const int64_t kn = p->K - k0 < p->kc ? p->K - k0 : p->kc;
+                    FN(pack_tile)(buf, off, k0, kn, runs, nr, P, T);
+                    a.K = kn;
+                    a.w = wg + k0;
+                    a.accumulate = k0 > 0;
+                    a.bias = k0 == 0 ? bg : NULL;
+                    FN(blocks)(p, &a, nvb, ob0, ob1, coutg);
+                }
+            }
+        }
+    } else if (p->mode == GK_COLS) {
+        const int64_t pb = t % p->npb;
+        t /= p->npb;
+        const int64_t g = t % G, n = t / G;
+        const int64_t p0 = pb * P;
+        const int64_t npix = plane - p0 < P ? plane - p0 : P;
+        const int nvb = (int)gk_ceil_div(npix, VL);
+        int nr = 0;
+        {
+            int64_t q = p0, lane = 0;
+            const int64_t hw = OH * OW;
+            while (lane < npix) {
+                const int64_t od = q / hw, rem = q % hw;
+                const int64_t oh = rem / OW, ow = rem % OW;
+                const int64_t len = OW - ow < npix - lane ? OW - ow : npix - lane;
+                runs[nr].od = od;
+                runs[nr].oh = oh;
+                runs[nr].ow0 = ow;
+                runs[nr].len = len;
+                runs[nr].lane0 = lane;
+                runs[nr].out = q;
+                nr++;
+                lane += len;
+                q += len;
+            }
+        }
+        FN(segments)(&a, seg, runs, nr, nvb);
+        const TYPE *xg = x + (n * s->in_channels + g * s->cin_g) * s->in_plane;
+        a.x = buf;
+        a.off = offt;
+        a.out = y + (n * s->out_channels + g * coutg) * plane;
+        for (int64_t k0 = 0; k0 < p->K; k0 += p->kc) {
+            const int64_t kn = p->K - k0 < p->kc ? p->K - k0 : p->kc;
+            FN(pack_cols)(s, xg, k0, kn, runs, nr, P, buf);
+            a.K = kn;
+            a.w = w + g * coutg * p->K + k0;
+            a.accumulate = k0 > 0;
+            a.bias = bias != NULL && k0 == 0 ? bias + g * coutg : NULL;
+            FN(blocks)(p, &a, nvb, ob0, ob1, coutg);
+        }
+    } else { /* GK_INPLACE */
+        const int64_t pb = t % p->npb;
+        t /= p->npb;
+        const int64_t g = t % G, n = t / G;
+        const int64_t nfb = gk_ceil_div(p->nfullvec, p->nv);
+        int64_t start;
+        int nvb;
+        if (pb < nfb) {
+            const int64_t v0 = pb * p->nv;
+            nvb = (int)(p->nfullvec - v0 < p->nv ? p->nfullvec - v0 : p->nv);
+            start = v0 * VL;
+            runs[0].lane0 = 0;
+            runs[0].len = (int64_t)nvb * VL;
+        } else {
+            /* the last plane % VL pixels: one vector ending at the plane's end */
+            nvb = 1;
+            start = plane - VL;
+            runs[0].lane0 = VL - plane % VL;
+            runs[0].len = plane % VL;
+        }
+        runs[0].out = start + runs[0].lane0;
+        FN(segments)(&a, seg, runs, 1, nvb);
+        a.K = p->K;
+        a.off = off;
+        a.x = x + (n * s->in_channels + g * s->cin_g) * s->in_plane + start;
+        a.w = w + g * coutg * p->K;
+        a.bias = bias != NULL ? bias + g * coutg : NULL;
+        a.out = y + (n * s->out_channels + g * coutg) * plane;
+        FN(blocks)(p, &a, nvb, ob0, ob1, coutg);
+    }
+}
+
+/* ---- the call ---------------------------------------------------------------- */
+
+static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bias,
+                            const TYPE *x, TYPE *y, int threads)
+{
+    gk_plan p;
+    FN(plan)(s, threads, &p);
+    const int64_t P = (int64_t)p.nv * VL;
+    const int64_t nofft = p.kc;
+    int64_t *off = (int64_t *)gconv__alloc(p.noff + nofft, sizeof(int64_t));
+    TYPE *buf = NULL;
+    if (p.bufsz > 0)
+        buf = (TYPE *)gconv__alloc(p.bufsz * p.nt, sizeof(TYPE));
+    if (off == NULL || (p.bufsz > 0 && buf == NULL)) {
+        gconv__free(off);
+        gconv__free(buf);
+        return GCONV_ERR_NO_MEMORY;
+    }
+    int64_t *offt = off + p.noff;   /* tap j of a tile: row j */
+    for (int64_t j = 0; j < nofft; j++)
+        offt[j] = j * P;
+
+    if (p.mode == GK_INPLACE) {
+        for (int64_t k = 0; k < p.noff; k++)
+            off[k] = k * s->in_plane;
+    } else if (p.mode == GK_PHASE) {
+        const int64_t KD = s->k[0], KH = s->k[1], KW = s->k[2];
+        int64_t k = 0;
+        for (int64_t c = 0; c < s->cin_g; c++)
+            for (int64_t kd = 0; kd < KD; kd++)
+                for (int64_t kh = 0; kh < KH; kh++) {
+                    const int64_t vh = kh * s->dil[1];
+                    const int a = FN(phase_index)(p.phh, p.nphh, vh % s->stride[1]);
+                    for (int64_t kw = 0; kw < KW; kw++, k++) {
+                        const int64_t vw = kw * s->dil[2];
+                        const int b = FN(phase_index)(p.phw, p.nphw, vw % s->stride[2]);
+                        off[k] = (((c * KD + kd) * p.nphh + a) * p.nphw + b) * p.plq +
+                                 (vh / s->stride[1]) * p.Wq + vw / s->stride[2];
+                    }
+                }
+        /* lanes that are not stored read the gaps after the planes and the
+           end of the buffer: keep them finite */
+        for (int i = 0; i < p.nt; i++) {
+            TYPE *b = buf + i * p.bufsz;
+            for (int64_t pl = 0; pl < p.planes; pl++)
+                memset(b + pl * p.plq + p.RBq * p.Wq, 0, (size_t)VL * sizeof(TYPE));
+            const int64_t used = p.planes * p.plq;
+            const int64_t end = p.compact ? p.tile : p.bufsz;
+            memset(b + used, 0, (size_t)(end - used) * sizeof(TYPE));
+        }
+    }
+
+    if (p.nt > 1) {
+        GCONV_PRAGMA(omp parallel num_threads(p.nt))
+        {
+            TYPE *mybuf = buf != NULL ? buf + (int64_t)gk_thread_id() * p.bufsz : NULL;
+            GCONV_PRAGMA(omp for schedule(dynamic, 1))
+            for (int64_t it = 0; it < p.items; it++)
+                FN(item)(&p, s, it, w, bias, x, y, off, offt, mybuf);
+        }
+    } else {
+        for (int64_t it = 0; it < p.items; it++)
+            FN(item)(&p, s, it, w, bias, x, y, off, offt, buf);
+    }
+    gconv__free(off);
+    gconv__free(buf);
+    return GCONV_OK;
+}
+
+#undef FN
