@@ -53,6 +53,32 @@
 #  define GK_UNROLL
 #endif
 
+/* Prefetching the input of the next work item while this one computes:
+   nchan runs of bytes bytes, stride apart, from base; issued a few cache
+   lines at a time by gk_pf_step. */
+typedef struct gk_pf {
+    const char *base;
+    int64_t stride, bytes, nchan;
+    int64_t chan, pos;
+} gk_pf;
+
+static void gk_pf_step(gk_pf *pf, int64_t lines)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    while (lines-- > 0 && pf->chan < pf->nchan) {
+        __builtin_prefetch(pf->base + pf->chan * pf->stride + pf->pos, 0, 2);
+        pf->pos += 64;
+        if (pf->pos >= pf->bytes) {
+            pf->pos = 0;
+            pf->chan++;
+        }
+    }
+#else
+    (void)pf;
+    (void)lines;
+#endif
+}
+
 #define GK_CAT3_(a, b, c) a##_##b##_##c
 #define GK_CAT3(a, b, c) GK_CAT3_(a, b, c)
 
@@ -85,7 +111,7 @@ typedef struct gk_plan {
     /* phase mode */
     int nphh, nphw;                  /* stride phases used, rows and columns */
     int64_t phh[GK_MAXPH], phw[GK_MAXPH];
-    int64_t Wq, CB, ncb, RB, RBq, nrb, planes, plq;
+    int64_t Wq, Ws, CB, ncb, RB, RBq, nrb, planes, plq;
     /* in place and columns */
     int64_t npb, nfullvec;           /* pixel blocks per plane; full vectors per plane */
     int64_t kc;                      /* taps per pixel tile */

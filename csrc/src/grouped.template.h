@@ -149,11 +149,12 @@ static int FN(phase_index)(const int64_t *vals, int count, int64_t v)
  * GK_PHASE    an item (image, group, output depth, RB output rows, CB output
  *             columns) first copies the input it needs into a zero-padded
  *             buffer: per (channel, kd, row phase, column phase) a plane of RBq
- *             rows x Wq columns, where row r, column j is the input at padded
- *             position ((oh0 + r) * sh + row phase, (ow0 + j) * sw + column
- *             phase).  Output pixel (oh0 + i, ow0 + j) and tap k then read
- *             plane element i * Wq + j + off[k]: lanes q = i * Wq + j, the
- *             columns j >= CB computed and not stored ("extra columns").
+ *             rows of Wq columns at a stride of Ws <= Wq, where row r, column j
+ *             is the input at padded position ((oh0 + r) * sh + row phase,
+ *             (ow0 + j) * sw + column phase).  Output pixel (oh0 + i, ow0 + j)
+ *             and tap k then read plane element i * Ws + j + off[k]: lanes
+ *             q = i * Ws + j, the columns j >= CB computed and not stored
+ *             ("extra columns").
  *             When those would cost more than copying (many output channels,
  *             compact = 1), each block of P pixels is first gathered from the
  *             buffer into a tile of kc taps x P lanes without them.
@@ -211,7 +212,26 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
                 if (rb2 < RB)
                     RB = rb2;
             }
+            /* Row stride Ws <= Wq: a row's trailing zero columns may double as
+               the next row's leading ones (the same plane elements). */
+            int64_t Ws = CB;
+            for (int64_t cbi = 0; cbi < ncb; cbi++) {
+                int64_t minlo = Wq;
+                for (int b = 0; b < nphw; b++) {
+                    int64_t lo, hi;
+                    gk_valid(cbi * CB * sw + p->phw[b] - s->pad[2], sw, s->in[2], Wq, &lo, &hi);
+                    if (hi > Ws)
+                        Ws = hi;
+                    if (lo < minlo)
+                        minlo = lo;
+                }
+                if (CB + offw - minlo > Ws)
+                    Ws = CB + offw - minlo;
+            }
+            if (Ws > Wq)
+                Ws = Wq;
             p->mode = GK_PHASE;
+            p->Ws = Ws;
             p->nphh = nphh;
             p->nphw = nphw;
             p->CB = CB;
@@ -221,13 +241,13 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
             p->RBq = RB + offh;
             p->nrb = gk_ceil_div(OH, RB);
             p->planes = planes;
-            p->plq = p->RBq * Wq + VL;
+            p->plq = (p->RBq - 1) * Ws + Wq + VL;
             p->items = base_items * p->nrb;
             p->noff = p->K;
             p->bufsz = planes * p->plq + Wq + (int64_t)VL * (GK_NVMAX + 1);
             /* extra columns against the cost of gathering tiles, in vector
                multiply-adds per tap (a run copy costs about 2 of them) */
-            double vec_extra = (double)gk_ceil_div((RB - 1) * Wq + CB, VL);
+            double vec_extra = (double)gk_ceil_div((RB - 1) * Ws + CB, VL);
             double vec_compact = (double)gk_ceil_div(RB * CB, VL);
             double copy = 2.0 * (1.0 + (double)VL / (double)CB);
             if (vec_compact * ((double)coutg + copy) < vec_extra * (double)coutg) {
@@ -330,7 +350,7 @@ static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
                                    int64_t ow0, TYPE *buf)
 {
     const int64_t ID = s->in[0], IH = s->in[1], IW = s->in[2];
-    const int64_t Wq = p->Wq, RBq = p->RBq, KD = s->k[0], plq = p->plq;
+    const int64_t Wq = p->Wq, Ws = p->Ws, RBq = p->RBq, KD = s->k[0], plq = p->plq;
     const int64_t sw = s->stride[2];
     const int nphw = p->nphw;
     int64_t base[GK_MAXPH], jlo[GK_MAXPH], jhi[GK_MAXPH];
@@ -346,22 +366,23 @@ static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
             const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
             const int dvalid = id >= 0 && id < ID;
             const TYPE *xd = dvalid ? xg + (c * ID + id) * IH * IW : xg;
-            for (int a = 0; a < p->nphh; a++) {
-                TYPE *pl = buf + ((c * KD + kd) * p->nphh + a) * nphw * plq;
-                for (int64_t r = 0; r < RBq; r++) {
+            TYPE *pc = buf + (c * KD + kd) * p->nphh * nphw * plq;
+            /* input rows in order: (r, row phase) */
+            for (int64_t r = 0; r < RBq; r++) {
+                for (int a = 0; a < p->nphh; a++) {
+                    TYPE *pl = pc + a * nphw * plq + r * Ws;
                     const int64_t ih = (oh0 + r) * s->stride[1] + p->phh[a] - s->pad[1];
                     if (!dvalid || ih < 0 || ih >= IH) {
                         for (int b = 0; b < nphw; b++)
-                            FN(copy_row)(pl + b * plq + r * Wq, xd, 1, Wq, 0, 0);
+                            FN(copy_row)(pl + b * plq, xd, 1, Wq, 0, 0);
                     } else if (eo >= 0) {
                         const int64_t b0 = base[eo];
-                        FN(copy_row_eo)(pl + eo * plq + r * Wq, pl + (1 - eo) * plq + r * Wq,
+                        FN(copy_row_eo)(pl + eo * plq, pl + (1 - eo) * plq,
                                         GK_AT(const TYPE, xd, ih * IW + b0), Wq, -b0, IW - b0);
                     } else {
                         for (int b = 0; b < nphw; b++)
-                            FN(copy_row)(pl + b * plq + r * Wq,
-                                         GK_AT(const TYPE, xd, ih * IW + base[b]), sw, Wq,
-                                         jlo[b], jhi[b]);
+                            FN(copy_row)(pl + b * plq, GK_AT(const TYPE, xd, ih * IW + base[b]),
+                                         sw, Wq, jlo[b], jhi[b]);
                     }
                 }
             }
@@ -473,6 +494,36 @@ static void FN(segments)(FN(kargs) *a, gk_seg *seg, const FN(rowrun) *runs, int 
     }
 }
 
+/* The input rows item it of phase mode reads, as prefetch runs. */
+static void FN(pf_item)(const gk_plan *p, const gconv_shape *s, int64_t it,
+                        const TYPE *x, gk_pf *pf)
+{
+    int64_t t = it / p->nocc;
+    t /= p->ncb;
+    const int64_t rbi = t % p->nrb;
+    t /= p->nrb;
+    const int64_t od = t % s->out[0];
+    t /= s->out[0];
+    const int64_t g = t % s->groups, n = t / s->groups;
+    const int64_t ID = s->in[0], IH = s->in[1], IW = s->in[2];
+    int64_t d0 = od * s->stride[0] - s->pad[0], d1 = d0 + (s->k[0] - 1) * s->dil[0];
+    int64_t h0 = rbi * p->RB * s->stride[1] - s->pad[1];
+    int64_t h1 = h0 + (p->RBq - 1) * s->stride[1] + (s->stride[1] - 1);
+    d0 = d0 < 0 ? 0 : d0;
+    d1 = d1 >= ID ? ID - 1 : d1;
+    h0 = h0 < 0 ? 0 : h0;
+    h1 = h1 >= IH ? IH - 1 : h1;
+    pf->chan = pf->pos = 0;
+    pf->nchan = 0;
+    if (d0 > d1 || h0 > h1)
+        return;
+    const int64_t start = (d0 * IH + h0) * IW, end = (d1 * IH + h1 + 1) * IW;
+    pf->base = (const char *)(x + (n * s->in_channels + g * s->cin_g) * s->in_plane + start);
+    pf->stride = s->in_plane * (int64_t)sizeof(TYPE);
+    pf->bytes = (end - start) * (int64_t)sizeof(TYPE);
+    pf->nchan = s->cin_g;
+}
+
 /* ---- one work item ----------------------------------------------------------- */
 
 /* Runs the kernels of output-channel blocks [ob0, ob1) of a group on the
@@ -529,15 +580,23 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
         const int64_t oh0 = rbi * p->RB, ow0 = cbi * p->CB;
         const int64_t rb = OH - oh0 < p->RB ? OH - oh0 : p->RB;
         const int64_t cb = OW - ow0 < p->CB ? OW - ow0 : p->CB;
-        const int64_t Wq = p->Wq;
+        const int64_t Ws = p->Ws;
         FN(pack_phase)(p, s, x + (n * s->in_channels + g * s->cin_g) * s->in_plane, od,
                        oh0, ow0, buf);
         const TYPE *wg = w + g * coutg * p->K;
         const TYPE *bg = bias != NULL ? bias + g * coutg : NULL;
         a.out = y + (n * s->out_channels + g * coutg) * plane + od * OH * OW;
+        /* the next item (most often this thread's next) reads other input:
+           fetch it while this one computes */
+        gk_pf pf;
+        pf.nchan = 0;
+        if (occi + 1 == p->nocc && it + 1 < p->items)
+            FN(pf_item)(p, s, it + 1, x, &pf);
+        const int64_t nblk = p->compact ? gk_ceil_div(rb * cb, P) : gk_ceil_div((rb - 1) * Ws + cb, P);
+        const int64_t pf_lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64), nblk) : 0;
         if (!p->compact) {
-            /* lanes q = i * Wq + j over the rows, columns j >= cb not stored */
-            const int64_t L = (rb - 1) * Wq + cb;
+            /* lanes q = i * Ws + j over the rows, columns j >= cb not stored */
+            const int64_t L = (rb - 1) * Ws + cb;
             a.K = p->K;
             a.off = off;
             a.w = wg;
@@ -548,7 +607,7 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                     nvb = p->nv;
                 const int64_t qe = q0 + (int64_t)nvb * VL < L ? q0 + (int64_t)nvb * VL : L;
                 int nr = 0;
-                int64_t i = q0 / Wq, j = q0 - i * Wq;
+                int64_t i = q0 / Ws, j = q0 - i * Ws;
                 for (int64_t q = q0; q < qe; i++, j = 0) {
                     int64_t len = cb - j;
                     if (len > 0) {
@@ -559,10 +618,11 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                         runs[nr].out = (oh0 + i) * OW + ow0 + j;
                         nr++;
                     }
-                    q += Wq - j;
+                    q += Ws - j;
                 }
                 FN(segments)(&a, seg, runs, nr, nvb);
                 a.x = buf + q0;
+                gk_pf_step(&pf, pf_lines);
                 FN(blocks)(p, &a, nvb, ob0, ob1, coutg);
             }
         } else {
@@ -580,12 +640,13 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                     const int64_t len = cb - j < npix - l ? cb - j : npix - l;
                     runs[nr].lane0 = l;
                     runs[nr].len = len;
-                    runs[nr].q = i * Wq + j;
+                    runs[nr].q = i * Ws + j;
                     runs[nr].out = (oh0 + i) * OW + ow0 + j;
                     nr++;
                     l += len;
                 }
                 FN(segments)(&a, seg, runs, nr, nvb);
+                gk_pf_step(&pf, pf_lines);
                 for (int64_t k0 = 0; k0 < p->K; k0 += p->kc) {
                     const int64_t kn = p->K - k0 < p->kc ? p->K - k0 : p->kc;
                     FN(pack_tile)(buf, off, k0, kn, runs, nr, P, T);
@@ -706,7 +767,7 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
                         const int64_t vw = kw * s->dil[2];
                         const int b = FN(phase_index)(p.phw, p.nphw, vw % s->stride[2]);
                         off[k] = (((c * KD + kd) * p.nphh + a) * p.nphw + b) * p.plq +
-                                 (vh / s->stride[1]) * p.Wq + vw / s->stride[2];
+                                 (vh / s->stride[1]) * p.Ws + vw / s->stride[2];
                     }
                 }
         /* lanes that are not stored read the gaps after the planes and the
@@ -714,7 +775,7 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
         for (int i = 0; i < p.nt; i++) {
             TYPE *b = buf + i * p.bufsz;
             for (int64_t pl = 0; pl < p.planes; pl++)
-                memset(b + pl * p.plq + p.RBq * p.Wq, 0, (size_t)VL * sizeof(TYPE));
+                memset(b + pl * p.plq + (p.RBq - 1) * p.Ws + p.Wq, 0, (size_t)VL * sizeof(TYPE));
             const int64_t used = p.planes * p.plq;
             const int64_t end = p.compact ? p.tile : p.bufsz;
             memset(b + used, 0, (size_t)(end - used) * sizeof(TYPE));
@@ -725,7 +786,7 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
         GCONV_PRAGMA(omp parallel num_threads(p.nt))
         {
             TYPE *mybuf = buf != NULL ? buf + (int64_t)gk_thread_id() * p.bufsz : NULL;
-            GCONV_PRAGMA(omp for schedule(dynamic, 1))
+            GCONV_PRAGMA(omp for schedule(static))
             for (int64_t it = 0; it < p.items; it++)
                 FN(item)(&p, s, it, w, bias, x, y, off, offt, mybuf);
         }
