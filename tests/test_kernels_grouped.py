@@ -57,6 +57,14 @@ CASES = [
     ("5x5_cout64", 2, 2, 6, 128, 2, (7, 9), (5, 5), {"padding": 2}),
     ("5x5_cin12_cout48", 2, 1, 24, 96, 2, (11, 13), (5, 5), {"padding": 2}),
     ("5x5_cin48_cout80", 2, 1, 96, 160, 2, (9, 9), (5, 5), {"padding": 2}),
+    # output channels along the vectors (AVX-512 float32, channels per group
+    # a multiple of 16, small planes): rows of 7 and 14, row chunks, a
+    # remainder of channel vectors, 3-D
+    ("ocv_7x7_cout32", 2, 4, 64, 64, 2, (7, 7), (3, 3), {"padding": 1}),
+    ("ocv_14x14_cout16", 2, 3, 32, 32, 2, (14, 14), (3, 3), {"padding": 1}),
+    ("ocv_cout48_rows40", 2, 3, 8, 96, 2, (5, 40), (3, 3), {"padding": 1}),
+    ("ocv_cout80_stride2", 2, 4, 12, 160, 2, (9, 11), (3, 3), {"stride": 2, "padding": 1}),
+    ("ocv_3d_cout16", 3, 3, 8, 32, 2, (3, 5, 6), (2, 3, 3), {"padding": (0, 1, 1)}),
     # dense layers (groups=1), one with more output channels than work items
     ("dense_3x3", 2, 2, 5, 7, 1, (10, 12), (3, 3), {"padding": 1}),
     ("dense_tiny_plane", 2, 1, 4, 64, 1, (2, 2), (3, 3), {"padding": 1}),
@@ -126,6 +134,7 @@ def test_matches_float64_reference(case, dtype, isa):
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in
                                   ("1x1_inplace_tail", "3x3_cin17_cout5", "5x5_cout64",
+                                   "ocv_7x7_cout32", "ocv_cout80_stride2",
                                    "dense_tiny_plane", "1d_stride17", "3d_strided")],
                          ids=lambda c: c[0])
 def test_no_bias(case, isa):
@@ -137,7 +146,7 @@ def test_no_bias(case, isa):
 THREAD_CASES = [c for c in CASES if c[0] in (
     "1x1_inplace_tail", "1x1_20_to_80", "3x3_cin4_cout4", "3x3_cin24_cout24",
     "3x3_stride2", "5x5_cin12_cout48", "dense_tiny_plane", "1d_stride17",
-    "1d_long", "3d_kd2_stride")]
+    "1d_long", "3d_kd2_stride", "ocv_7x7_cout32", "ocv_cout80_stride2")]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -105,6 +105,7 @@ enum { GK_INPLACE = 0, GK_PHASE = 1, GK_COLS = 2 };  /* see grouped.template.h *
 typedef struct gk_plan {
     int mode;                        /* GK_INPLACE, GK_PHASE or GK_COLS */
     int compact;                     /* phase mode: pixel tiles without the extra columns */
+    int ocv, mv;                     /* output channels along the vectors, mv vectors at a time */
     int64_t K;                       /* taps: cin_g * kernel volume */
     int mo, nob, nv;                 /* oc per block, blocks per group, vectors per pixel block */
     int64_t occ, nocc;               /* oc blocks per item, items per group's channels */
@@ -408,6 +409,36 @@ GK_INLINE GTARGET __m512d gk_avx512_odd_f64(__m512d a, __m512d b)
     return _mm512_permutex2var_pd(a, idx, b);
 }
 
+/* c[i][j] = r[j][i]: a 16 x 16 transpose in four rounds of shuffles. */
+GK_INLINE GTARGET void gk_avx512_tr16(const __m512 r[16], __m512 c[16])
+{
+    __m512 t[16], u[16];
+    GK_UNROLL
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4i + c], 128-bit lane L: rows 4i..4i+3 of column 4L + c */
+    GK_UNROLL
+    for (int i = 0; i < 4; i++) {
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    GK_UNROLL
+    for (int k = 0; k < 4; k++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);
+        __m512 v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xDD);
+        c[k] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        c[k + 8] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        c[k + 4] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        c[k + 12] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
+}
+
 #define ISA avx512
 #define GK_MOMAX 8
 #define GK_NVMAX 6
@@ -425,6 +456,19 @@ GK_INLINE GTARGET __m512d gk_avx512_odd_f64(__m512d a, __m512d b)
 #define SFX f32
 #define VL 16
 #define VT __m512
+/* output channels along the vectors: kernels X(MV, P) for MV vectors of
+   channels x P pixels, and the 16 x 16 transpose */
+#define GK_OCV 1
+#define GK_OMVMAX 4
+#define GK_OPMAX 16
+#define V_TRANSPOSE(r, c) gk_avx512_tr16(r, c)
+#define GK_OVARIANTS(X)                                                     \
+    X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(1, 5) X(1, 6) X(1, 7) X(1, 8)         \
+    X(1, 9) X(1, 10) X(1, 11) X(1, 12) X(1, 13) X(1, 14) X(1, 15) X(1, 16)  \
+    X(2, 1) X(2, 2) X(2, 3) X(2, 4) X(2, 5) X(2, 6) X(2, 7) X(2, 8)         \
+    X(2, 9) X(2, 10) X(2, 11) X(2, 12) X(2, 13) X(2, 14)                    \
+    X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(3, 5) X(3, 6) X(3, 7) X(3, 8) X(3, 9) \
+    X(4, 1) X(4, 2) X(4, 3) X(4, 4) X(4, 5) X(4, 6)
 #define V_SET1(s) _mm512_set1_ps(s)
 #define V_LOAD(p) _mm512_loadu_ps(p)
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
@@ -435,6 +479,11 @@ GK_INLINE GTARGET __m512d gk_avx512_odd_f64(__m512d a, __m512d b)
 #define V_EVEN(a, b) gk_avx512_even_f32(a, b)
 #define V_ODD(a, b) gk_avx512_odd_f32(a, b)
 #include "grouped.template.h"
+#undef GK_OCV
+#undef GK_OMVMAX
+#undef GK_OPMAX
+#undef V_TRANSPOSE
+#undef GK_OVARIANTS
 #undef TYPE
 #undef SFX
 #undef VL

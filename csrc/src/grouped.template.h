@@ -113,6 +113,110 @@ static int FN(nvmax)(int mo)
     return nv;
 }
 
+#ifdef GK_OCV
+/* ---- the micro-kernel with output channels along the vectors ---------------- */
+
+typedef struct FN(oargs) {
+    int64_t K;                  /* taps */
+    const TYPE *w;              /* tap k, channel o: w[k * ldw + o] */
+    int64_t ldw;
+    const TYPE *x;              /* pixel p of tap k: x[off[k] + p] */
+    const int64_t *off;
+    const TYPE *bias;           /* bias of channel o (NULL: none) */
+    TYPE *out;                  /* channel o, pixel p: out[o * ldo + p] */
+    int64_t ldo;
+} FN(oargs);
+
+/* acc[p][v] = bias, += w[k][v] * x_k[p] for k in order (the same sums as
+   kbody), then each vector's VL x P block transposed into the output. */
+GK_INLINE GTARGET void FN(obody)(const FN(oargs) *a, const int MV, const int P)
+{
+    VT acc[GK_OPMAX][GK_OMVMAX];
+    GK_UNROLL
+    for (int v = 0; v < MV; v++) {
+        VT b = a->bias != NULL ? V_LOAD(a->bias + v * VL) : V_SET1((TYPE)0);
+        GK_UNROLL
+        for (int q = 0; q < P; q++)
+            acc[q][v] = b;
+    }
+    const TYPE *w = a->w, *x = a->x;
+    const int64_t *off = a->off;
+    const int64_t K = a->K, ldw = a->ldw;
+    for (int64_t k = 0; k < K; k++, w += ldw) {
+        const TYPE *xk = x + off[k];
+        VT wv[GK_OMVMAX];
+        GK_UNROLL
+        for (int v = 0; v < MV; v++)
+            wv[v] = V_LOAD(w + v * VL);
+        GK_UNROLL
+        for (int q = 0; q < P; q++) {
+            VT xb = V_SET1(xk[q]);
+            GK_UNROLL
+            for (int v = 0; v < MV; v++)
+                acc[q][v] = V_FMA(wv[v], xb, acc[q][v]);
+        }
+    }
+    GK_UNROLL
+    for (int v = 0; v < MV; v++) {
+        VT r[VL], c[VL];
+        GK_UNROLL
+        for (int q = 0; q < VL; q++)
+            r[q] = q < P ? acc[q][v] : V_SET1((TYPE)0);
+        V_TRANSPOSE(r, c);
+        TYPE *o = a->out + (int64_t)v * VL * a->ldo;
+        GK_UNROLL
+        for (int i = 0; i < VL; i++)
+            V_MSTORE(o + i * a->ldo, 0, P, c[i]);
+    }
+}
+
+#define GK_ODEF(MV, P)                                                       \
+    static GTARGET void FN(o_##MV##_##P)(const FN(oargs) *a)                 \
+    {                                                                        \
+        FN(obody)(a, MV, P);                                                 \
+    }
+GK_OVARIANTS(GK_ODEF)
+#undef GK_ODEF
+
+typedef void (*FN(ofn))(const FN(oargs) *a);
+
+#define GK_OTAB(MV, P) [MV][P] = FN(o_##MV##_##P),
+static const FN(ofn) FN(otab)[GK_OMVMAX + 1][GK_OPMAX + 1] = {GK_OVARIANTS(GK_OTAB)};
+#undef GK_OTAB
+
+/* Largest P with a kernel for MV vectors of channels. */
+static int FN(opmax)(int mv)
+{
+    int pm = 1;
+    while (pm < GK_OPMAX && FN(otab)[mv][pm + 1] != NULL)
+        pm++;
+    return pm;
+}
+
+/* The weights of group g with the channels contiguous: wt[k][o]. */
+static GTARGET void FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt,
+                                          int64_t g)
+{
+    const int64_t K = s->cin_g * s->k_volume, coutg = s->cout_g;
+    const TYPE *wg = w + g * coutg * K;
+    TYPE *tg = wt + g * coutg * K;
+    for (int64_t o0 = 0; o0 < coutg; o0 += VL) {
+        for (int64_t k0 = 0; k0 < K; k0 += VL) {
+            const int kn = (int)(K - k0 < VL ? K - k0 : VL);
+            VT r[VL], c[VL];
+            GK_UNROLL
+            for (int i = 0; i < VL; i++)
+                r[i] = V_LOADZ(wg + (o0 + i) * K + k0, 0, kn);
+            V_TRANSPOSE(r, c);
+            GK_UNROLL
+            for (int i = 0; i < VL; i++)
+                if (i < kn)
+                    V_STORE(tg + (k0 + i) * coutg + o0, c[i]);
+        }
+    }
+}
+#endif /* GK_OCV */
+
 /* ---- planning -------------------------------------------------------------- */
 
 /* The distinct values of (k * dil) % stride, k < n, into vals; -1 when there
@@ -250,8 +354,40 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
             double vec_extra = (double)gk_ceil_div((RB - 1) * Ws + CB, VL);
             double vec_compact = (double)gk_ceil_div(RB * CB, VL);
             double copy = 2.0 * (1.0 + (double)VL / (double)CB);
-            if (vec_compact * ((double)coutg + copy) < vec_extra * (double)coutg) {
+            double cost = vec_extra * (double)coutg;
+            if (vec_compact * ((double)coutg + copy) < cost) {
                 p->compact = 1;
+                cost = vec_compact * ((double)coutg + copy);
+            }
+#ifdef GK_OCV
+            /* channels along the vectors: no idle lanes, but a transpose
+               of each output block (about 80 per block and vector) and of
+               the weights (once per call) */
+            if (coutg % VL == 0) {
+                const int64_t nvec = coutg / VL;
+                int best = 0;
+                int64_t bestp = 0;
+                for (int mv = 1; mv <= GK_OMVMAX && mv <= nvec; mv++) {
+                    int64_t pm = FN(opmax)(mv);
+                    int64_t pc = gk_ceil_div(CB, gk_ceil_div(CB, pm));
+                    if (best == 0 || mv * pc >= best * bestp) {
+                        best = mv;
+                        bestp = pc;
+                    }
+                }
+                double pix = (double)RB * (double)CB;
+                double ocv = pix * (double)coutg / VL +
+                             pix / (double)bestp * (double)nvec * 80.0 / (double)p->K +
+                             (double)coutg * 0.3 / (double)(N * OD * gk_ceil_div(OH, RB));
+                if (ocv < cost) {
+                    p->ocv = 1;
+                    p->compact = 0;
+                    p->mv = best;
+                    p->nob = (int)gk_ceil_div(nvec, best);
+                }
+            }
+#endif
+            if (p->compact) {
                 p->kc = p->K < GK_KC ? p->K : GK_KC;
                 p->tile = p->bufsz;
                 p->bufsz += p->kc * P + VL;
@@ -548,10 +684,11 @@ static GTARGET void FN(blocks)(const gk_plan *p, FN(kargs) *a, int nvb,
 }
 
 static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
-                             const TYPE *w, const TYPE *bias, const TYPE *x,
-                             TYPE *y, const int64_t *off, const int64_t *offt,
-                             TYPE *buf)
+                             const TYPE *w, const TYPE *wt, const TYPE *bias,
+                             const TYPE *x, TYPE *y, const int64_t *off,
+                             const int64_t *offt, TYPE *buf)
 {
+    (void)wt;
     const int64_t G = s->groups, coutg = s->cout_g, plane = s->out_plane;
     const int64_t OH = s->out[1], OW = s->out[2];
     const int64_t P = (int64_t)p->nv * VL;
@@ -594,6 +731,33 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             FN(pf_item)(p, s, it + 1, x, &pf);
         const int64_t nblk = p->compact ? gk_ceil_div(rb * cb, P) : gk_ceil_div((rb - 1) * Ws + cb, P);
         const int64_t pf_lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64), nblk) : 0;
+#ifdef GK_OCV
+        if (p->ocv) {
+            /* blocks of up to opmax(mv) pixels of a row, mv channel vectors */
+            const int64_t pm = FN(opmax)(p->mv);
+            const int64_t pc = gk_ceil_div(cb, gk_ceil_div(cb, pm));
+            FN(oargs) oa;
+            oa.K = p->K;
+            oa.ldw = coutg;
+            oa.off = off;
+            oa.ldo = plane;
+            for (int64_t i = 0; i < rb; i++) {
+                gk_pf_step(&pf, pf_lines * (gk_ceil_div(cb, P) + 1));
+                for (int64_t j0 = 0; j0 < cb; j0 += pc) {
+                    const int np = (int)(cb - j0 < pc ? cb - j0 : pc);
+                    oa.x = buf + i * Ws + j0;
+                    for (int64_t ob = ob0; ob < ob1; ob++) {
+                        const int64_t oc = ob * p->mv * VL;
+                        const int mv = (int)((coutg - oc) / VL < p->mv ? (coutg - oc) / VL : p->mv);
+                        oa.w = wt + g * coutg * p->K + oc;
+                        oa.bias = bg != NULL ? bg + oc : NULL;
+                        oa.out = a.out + oc * plane + (oh0 + i) * OW + ow0 + j0;
+                        FN(otab)[mv][np](&oa);
+                    }
+                }
+            }
+        } else
+#endif
         if (!p->compact) {
             /* lanes q = i * Ws + j over the rows, columns j >= cb not stored */
             const int64_t L = (rb - 1) * Ws + cb;
@@ -740,12 +904,15 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     const int64_t P = (int64_t)p.nv * VL;
     const int64_t nofft = p.kc;
     int64_t *off = (int64_t *)gconv__alloc(p.noff + nofft, sizeof(int64_t));
-    TYPE *buf = NULL;
+    TYPE *buf = NULL, *wt = NULL;
     if (p.bufsz > 0)
         buf = (TYPE *)gconv__alloc(p.bufsz * p.nt, sizeof(TYPE));
-    if (off == NULL || (p.bufsz > 0 && buf == NULL)) {
+    if (p.ocv)
+        wt = (TYPE *)gconv__alloc(s->weight_elements, sizeof(TYPE));
+    if (off == NULL || (p.bufsz > 0 && buf == NULL) || (p.ocv && wt == NULL)) {
         gconv__free(off);
         gconv__free(buf);
+        gconv__free(wt);
         return GCONV_ERR_NO_MEMORY;
     }
     int64_t *offt = off + p.noff;   /* tap j of a tile: row j */
@@ -786,16 +953,29 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
         GCONV_PRAGMA(omp parallel num_threads(p.nt))
         {
             TYPE *mybuf = buf != NULL ? buf + (int64_t)gk_thread_id() * p.bufsz : NULL;
+#ifdef GK_OCV
+            if (p.ocv) {
+                GCONV_PRAGMA(omp for schedule(static))
+                for (int64_t g = 0; g < s->groups; g++)
+                    FN(transpose_weights)(s, w, wt, g);
+            }
+#endif
             GCONV_PRAGMA(omp for schedule(static))
             for (int64_t it = 0; it < p.items; it++)
-                FN(item)(&p, s, it, w, bias, x, y, off, offt, mybuf);
+                FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, mybuf);
         }
     } else {
+#ifdef GK_OCV
+        if (p.ocv)
+            for (int64_t g = 0; g < s->groups; g++)
+                FN(transpose_weights)(s, w, wt, g);
+#endif
         for (int64_t it = 0; it < p.items; it++)
-            FN(item)(&p, s, it, w, bias, x, y, off, offt, buf);
+            FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, buf);
     }
     gconv__free(off);
     gconv__free(buf);
+    gconv__free(wt);
     return GCONV_OK;
 }
 
