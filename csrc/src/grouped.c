@@ -439,6 +439,28 @@ GK_INLINE GTARGET void gk_avx512_tr16(const __m512 r[16], __m512 c[16])
     }
 }
 
+GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
+{
+    __m512d t[8];
+    GK_UNROLL
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    /* t[2i + c], 128-bit lane L: rows 2i, 2i+1 of column 2L + c */
+    GK_UNROLL
+    for (int k = 0; k < 2; k++) {
+        __m512d v0 = _mm512_shuffle_f64x2(t[k], t[2 + k], 0x88);
+        __m512d v1 = _mm512_shuffle_f64x2(t[k], t[2 + k], 0xDD);
+        __m512d v2 = _mm512_shuffle_f64x2(t[4 + k], t[6 + k], 0x88);
+        __m512d v3 = _mm512_shuffle_f64x2(t[4 + k], t[6 + k], 0xDD);
+        c[k] = _mm512_shuffle_f64x2(v0, v2, 0x88);
+        c[k + 4] = _mm512_shuffle_f64x2(v0, v2, 0xDD);
+        c[k + 2] = _mm512_shuffle_f64x2(v1, v3, 0x88);
+        c[k + 6] = _mm512_shuffle_f64x2(v1, v3, 0xDD);
+    }
+}
+
 #define ISA avx512
 #define GK_MOMAX 8
 #define GK_NVMAX 6
@@ -511,7 +533,21 @@ GK_INLINE GTARGET void gk_avx512_tr16(const __m512 r[16], __m512 c[16])
 #define V_LOADZ(p, lo, hi) _mm512_maskz_loadu_pd(GK_M8(lo, hi), p)
 #define V_EVEN(a, b) gk_avx512_even_f64(a, b)
 #define V_ODD(a, b) gk_avx512_odd_f64(a, b)
+#define GK_OCV 1
+#define GK_OMVMAX 4
+#define GK_OPMAX 8
+#define V_TRANSPOSE(r, c) gk_avx512_tr8d(r, c)
+#define GK_OVARIANTS(X)                                                     \
+    X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(1, 5) X(1, 6) X(1, 7) X(1, 8)         \
+    X(2, 1) X(2, 2) X(2, 3) X(2, 4) X(2, 5) X(2, 6) X(2, 7) X(2, 8)         \
+    X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(3, 5) X(3, 6) X(3, 7) X(3, 8)         \
+    X(4, 1) X(4, 2) X(4, 3) X(4, 4) X(4, 5) X(4, 6)
 #include "grouped.template.h"
+#undef GK_OCV
+#undef GK_OMVMAX
+#undef GK_OPMAX
+#undef V_TRANSPOSE
+#undef GK_OVARIANTS
 #undef TYPE
 #undef SFX
 #undef VL

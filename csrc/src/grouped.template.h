@@ -10,7 +10,15 @@
  *   (store lanes [lo, hi) of v at p[lane]), V_MLOAD(acc, lo, hi, p) (acc with
  *   lanes [lo, hi) replaced by p[lane])
  *   GK_MOMAX, GK_NVMAX, GK_VARIANTS(X): the micro-kernel shapes X(MO, NV)
- *   that exist (for every MO listed, every NV from 1 up to its largest).
+ *   that exist (for every MO listed, every NV from 1 up to its largest)
+ *   V_LOADZ(p, lo, hi) (lanes [lo, hi) of p[lane], the others zero),
+ *   V_STORE(p, v), V_EVEN(a, b) and V_ODD(a, b) (the even and odd elements
+ *   of the 2 VL elements of a, b)
+ *
+ * and, for the kernels with the output channels along the vectors, GK_OCV,
+ * GK_OMVMAX, GK_OPMAX <= VL, GK_OVARIANTS(X) (shapes X(MV, P): MV vectors of
+ * channels x P pixels) and V_TRANSPOSE(r, c) (c[i] lane j = r[j] lane i for
+ * VL vectors).
  */
 #define FN(name) GK_CAT3(name, SFX, ISA)
 
