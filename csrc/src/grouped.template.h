@@ -489,15 +489,18 @@ GK_INLINE GTARGET void FN(copy_row_eo)(TYPE *even, TYPE *odd, const TYPE *src,
 }
 
 /* The phase buffer of one item (see the plan). */
+#define GK_PACK_VECS 32   /* row length, in vectors, up to which masks are precomputed */
 static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
                                    const TYPE *xg, int64_t od, int64_t oh0,
                                    int64_t ow0, TYPE *buf)
 {
     const int64_t ID = s->in[0], IH = s->in[1], IW = s->in[2];
     const int64_t Wq = p->Wq, Ws = p->Ws, RBq = p->RBq, KD = s->k[0], plq = p->plq;
-    const int64_t sw = s->stride[2];
-    const int nphw = p->nphw;
+    const int64_t sh = s->stride[1], sw = s->stride[2];
+    const int nphh = p->nphh, nphw = p->nphw;
+    const int64_t nvec = gk_ceil_div(Wq, VL);
     int64_t base[GK_MAXPH], jlo[GK_MAXPH], jhi[GK_MAXPH];
+    int64_t r0[GK_MAXPH], rlo[GK_MAXPH], rhi[GK_MAXPH];
     int eo = -1;   /* stride 2 with both column phases: index of phase 0 */
     for (int b = 0; b < nphw; b++) {
         base[b] = ow0 * sw + p->phw[b] - s->pad[2];
@@ -505,27 +508,111 @@ static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
         if (sw == 2 && nphw == 2 && p->phw[b] == 0)
             eo = b;
     }
+    /* plane row r of row phase a is input row r0[a] + r * sh, inside the
+       input for r in [rlo[a], rhi[a]) */
+    for (int a = 0; a < nphh; a++) {
+        r0[a] = oh0 * sh + p->phh[a] - s->pad[1];
+        gk_valid(r0[a], sh, IH, RBq, &rlo[a], &rhi[a]);
+    }
+    /* per vector of a row: lanes [vlo, vhi) from the input (stride 1), or
+       elements [elo, ehi) of its 2 VL input elements (stride 2, both phases) */
+    int vlo[GK_PACK_VECS], vhi[GK_PACK_VECS];
+    const int hoist = nvec <= GK_PACK_VECS && (sw == 1 || eo >= 0);
+    if (hoist) {
+        for (int64_t v = 0; v < nvec; v++) {
+            int64_t lo, hi;
+            if (sw == 1) {
+                lo = jlo[0] - v * VL;
+                hi = jhi[0] - v * VL;
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > VL ? VL : hi;
+            } else {
+                lo = -base[eo] - 2 * v * VL;
+                hi = IW - base[eo] - 2 * v * VL;
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > 2 * VL ? 2 * VL : hi;
+            }
+            vlo[v] = (int)lo;
+            vhi[v] = (int)(hi > lo ? hi : lo);
+        }
+    }
+    if (hoist && sw == 1 && nphh == 1) {
+        /* one plane per (channel, kd): zero rows, input rows, zero rows */
+        for (int64_t c = 0; c < s->cin_g; c++) {
+            for (int64_t kd = 0; kd < KD; kd++) {
+                const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                TYPE *dst = buf + (c * KD + kd) * plq;
+                const int64_t lo = id >= 0 && id < ID ? rlo[0] : RBq;
+                const int64_t hi = rhi[0] > lo ? rhi[0] : lo;
+                for (int64_t r = 0; r < lo; r++, dst += Ws)
+                    for (int64_t v = 0; v < nvec; v++)
+                        V_STORE(dst + v * VL, V_SET1((TYPE)0));
+                int64_t so = ((c * ID + id) * IH + r0[0] + lo * sh) * IW + base[0];
+                for (int64_t r = lo; r < hi; r++, dst += Ws, so += sh * IW) {
+                    for (int64_t v = 0; v < nvec; v++) {
+                        const TYPE *src = GK_AT(const TYPE, xg, so + v * VL);
+                        if (vlo[v] == 0 && vhi[v] == VL)
+                            V_STORE(dst + v * VL, V_LOAD(src));
+                        else
+                            V_STORE(dst + v * VL, V_LOADZ(src, vlo[v], vhi[v]));
+                    }
+                }
+                for (int64_t r = hi; r < RBq; r++, dst += Ws)
+                    for (int64_t v = 0; v < nvec; v++)
+                        V_STORE(dst + v * VL, V_SET1((TYPE)0));
+            }
+        }
+        return;
+    }
     for (int64_t c = 0; c < s->cin_g; c++) {
         for (int64_t kd = 0; kd < KD; kd++) {
             const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
             const int dvalid = id >= 0 && id < ID;
-            const TYPE *xd = dvalid ? xg + (c * ID + id) * IH * IW : xg;
-            TYPE *pc = buf + (c * KD + kd) * p->nphh * nphw * plq;
+            const int64_t cd = dvalid ? (c * ID + id) * IH : 0;   /* first row of the slice */
+            TYPE *pc = buf + (c * KD + kd) * nphh * nphw * plq;
             /* input rows in order: (r, row phase) */
             for (int64_t r = 0; r < RBq; r++) {
-                for (int a = 0; a < p->nphh; a++) {
+                for (int a = 0; a < nphh; a++) {
                     TYPE *pl = pc + a * nphw * plq + r * Ws;
-                    const int64_t ih = (oh0 + r) * s->stride[1] + p->phh[a] - s->pad[1];
-                    if (!dvalid || ih < 0 || ih >= IH) {
+                    if (!dvalid || r < rlo[a] || r >= rhi[a]) {
                         for (int b = 0; b < nphw; b++)
-                            FN(copy_row)(pl + b * plq, xd, 1, Wq, 0, 0);
+                            for (int64_t v = 0; v < nvec; v++)
+                                V_STORE(pl + b * plq + v * VL, V_SET1((TYPE)0));
+                        continue;
+                    }
+                    const int64_t row = (cd + r0[a] + r * sh) * IW;   /* element offset */
+                    if (hoist && sw == 1) {
+                        for (int64_t v = 0; v < nvec; v++) {
+                            const TYPE *src = GK_AT(const TYPE, xg, row + base[0] + v * VL);
+                            if (vlo[v] == 0 && vhi[v] == VL)
+                                V_STORE(pl + v * VL, V_LOAD(src));
+                            else
+                                V_STORE(pl + v * VL, V_LOADZ(src, vlo[v], vhi[v]));
+                        }
+                    } else if (hoist) {
+                        TYPE *even = pl + eo * plq, *odd = pl + (1 - eo) * plq;
+                        for (int64_t v = 0; v < nvec; v++) {
+                            const TYPE *src = GK_AT(const TYPE, xg, row + base[eo] + 2 * v * VL);
+                            const int lo = vlo[v], hi = vhi[v];
+                            VT x0, x1;
+                            if (lo == 0 && hi == 2 * VL) {
+                                x0 = V_LOAD(src);
+                                x1 = V_LOAD(GK_AT(const TYPE, src, VL));
+                            } else {
+                                x0 = V_LOADZ(src, lo < VL ? lo : VL, hi < VL ? hi : VL);
+                                x1 = V_LOADZ(GK_AT(const TYPE, src, VL), lo > VL ? lo - VL : 0,
+                                             hi > VL ? hi - VL : 0);
+                            }
+                            V_STORE(even + v * VL, V_EVEN(x0, x1));
+                            V_STORE(odd + v * VL, V_ODD(x0, x1));
+                        }
                     } else if (eo >= 0) {
                         const int64_t b0 = base[eo];
                         FN(copy_row_eo)(pl + eo * plq, pl + (1 - eo) * plq,
-                                        GK_AT(const TYPE, xd, ih * IW + b0), Wq, -b0, IW - b0);
+                                        GK_AT(const TYPE, xg, row + b0), Wq, -b0, IW - b0);
                     } else {
                         for (int b = 0; b < nphw; b++)
-                            FN(copy_row)(pl + b * plq, GK_AT(const TYPE, xd, ih * IW + base[b]),
+                            FN(copy_row)(pl + b * plq, GK_AT(const TYPE, xg, row + base[b]),
                                          sw, Wq, jlo[b], jhi[b]);
                     }
                 }
