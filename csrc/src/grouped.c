@@ -100,12 +100,14 @@ enum { GK_INPLACE = 0, GK_PHASE = 1, GK_COLS = 2 };  /* see grouped.template.h *
 #define GK_KC 256           /* taps per column tile */
 #define GK_PHASE_BUF 65536  /* elements: phase buffer per thread, soft cap */
 #define GK_MIN_FLOPS_PER_THREAD 400000.0
+#define GK_PREFETCH_BYTES 8.0e6     /* inputs larger than this are prefetched */
 
 /* How one call is split up; filled by the plan function of each ISA. */
 typedef struct gk_plan {
     int mode;                        /* GK_INPLACE, GK_PHASE or GK_COLS */
     int compact;                     /* phase mode: pixel tiles without the extra columns */
     int ocv, mv;                     /* output channels along the vectors, mv vectors at a time */
+    int prefetch;                    /* fetch the next item's input ahead */
     int64_t K;                       /* taps: cin_g * kernel volume */
     int mo, nob, nv;                 /* oc per block, blocks per group, vectors per pixel block */
     int64_t occ, nocc;               /* oc blocks per item, items per group's channels */

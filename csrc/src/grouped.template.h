@@ -420,6 +420,9 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
     p->occ = gk_ceil_div(p->nob, p->nocc);
     p->nocc = gk_ceil_div(p->nob, p->occ);
     p->items *= p->nocc;
+    /* prefetching the next item's input pays when it comes from memory
+       rather than from a cache that still holds it from the last call */
+    p->prefetch = (double)s->input_elements * sizeof(TYPE) > GK_PREFETCH_BYTES;
     double flops = 2.0 * (double)N * (double)s->out_channels * (double)plane * (double)p->K;
     p->nt = gk_threads(threads, flops, p->items);
 }
@@ -822,7 +825,7 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
            fetch it while this one computes */
         gk_pf pf;
         pf.nchan = 0;
-        if (occi + 1 == p->nocc && it + 1 < p->items)
+        if (p->prefetch && occi + 1 == p->nocc && it + 1 < p->items)
             FN(pf_item)(p, s, it + 1, x, &pf);
         const int64_t nblk = p->compact ? gk_ceil_div(rb * cb, P) : gk_ceil_div((rb - 1) * Ws + cb, P);
         const int64_t pf_lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64), nblk) : 0;
