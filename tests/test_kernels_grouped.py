@@ -72,8 +72,11 @@ CASES = [
     # phase buffer holds, and a dilation too wide for it
     ("1d_stride17", 1, 2, 6, 4, 2, (100,), (20,), {"stride": 17}),
     ("1d_wide_dilation", 1, 1, 4, 6, 2, (5010,), (2,), {"dilation": 5000}),
-    # 1-D rows longer than one column block
+    # a long 1-D row in one block, and rows split into column blocks (64
+    # input channels per group leave room for about 1000 columns)
     ("1d_long", 1, 2, 4, 6, 2, (1500,), (3,), {"padding": 1}),
+    ("1d_column_blocks", 1, 1, 128, 6, 2, (2100,), (3,), {"padding": 1}),
+    ("2d_column_blocks", 2, 1, 128, 4, 2, (3, 1100), (3, 3), {"padding": 1}),
     ("1d_stride2", 1, 3, 20, 34, 2, (33,), (5,), {"stride": 2, "padding": 3}),
     # 3-D
     ("3d_3x3x3", 3, 2, 6, 4, 2, (5, 6, 7), (3, 3, 3), {"padding": 1}),
@@ -146,7 +149,7 @@ def test_no_bias(case, isa):
 THREAD_CASES = [c for c in CASES if c[0] in (
     "1x1_inplace_tail", "1x1_20_to_80", "3x3_cin4_cout4", "3x3_cin24_cout24",
     "3x3_stride2", "5x5_cin12_cout48", "dense_tiny_plane", "1d_stride17",
-    "1d_long", "3d_kd2_stride", "ocv_7x7_cout32", "ocv_cout80_stride2")]
+    "1d_long", "1d_column_blocks", "3d_kd2_stride", "ocv_7x7_cout32", "ocv_cout80_stride2")]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
