@@ -844,16 +844,17 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             oa.ldw = coutg;
             oa.off = off;
             oa.ldo = plane;
-            for (int64_t i = 0; i < rb; i++) {
-                gk_pf_step(&pf, pf_lines * (gk_ceil_div(cb, P) + 1));
-                for (int64_t j0 = 0; j0 < cb; j0 += pc) {
-                    const int np = (int)(cb - j0 < pc ? cb - j0 : pc);
-                    oa.x = buf + i * Ws + j0;
-                    for (int64_t ob = ob0; ob < ob1; ob++) {
-                        const int64_t oc = ob * p->mv * VL;
-                        const int mv = (int)((coutg - oc) / VL < p->mv ? (coutg - oc) / VL : p->mv);
-                        oa.w = wt + g * coutg * p->K + oc;
-                        oa.bias = bg != NULL ? bg + oc : NULL;
+            /* channel blocks outside: their weights stay in the cache */
+            for (int64_t ob = ob0; ob < ob1; ob++) {
+                const int64_t oc = ob * p->mv * VL;
+                const int mv = (int)((coutg - oc) / VL < p->mv ? (coutg - oc) / VL : p->mv);
+                oa.w = wt + g * coutg * p->K + oc;
+                oa.bias = bg != NULL ? bg + oc : NULL;
+                for (int64_t i = 0; i < rb; i++) {
+                    gk_pf_step(&pf, gk_ceil_div(pf_lines * (gk_ceil_div(cb, P) + 1), ob1 - ob0));
+                    for (int64_t j0 = 0; j0 < cb; j0 += pc) {
+                        const int np = (int)(cb - j0 < pc ? cb - j0 : pc);
+                        oa.x = buf + i * Ws + j0;
                         oa.out = a.out + oc * plane + (oh0 + i) * OW + ow0 + j0;
                         FN(otab)[mv][np](&oa);
                     }
