@@ -279,13 +279,16 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
     memset(p, 0, sizeof *p);
     const int64_t G = s->groups, N = s->batch, coutg = s->cout_g;
     const int64_t OD = s->out[0], OH = s->out[1], OW = s->out[2];
-    const int want = 4 * (threads < 1 ? 1 : threads);
     p->K = s->cin_g * s->k_volume;
+    const int64_t plane = s->out_plane;
+    const double flops = 2.0 * (double)N * (double)s->out_channels * (double)plane * (double)p->K;
+    /* work items wanted: a few per thread, when more than one pays */
+    const int tmax = gk_threads(threads, flops, INT64_MAX);
+    const int want = tmax > 1 ? 4 * tmax : 1;
     p->nob = (int)gk_ceil_div(coutg, GK_MOMAX);
     p->mo = (int)gk_ceil_div(coutg, p->nob);
     p->nv = FN(nvmax)(p->mo);
     const int64_t P = (int64_t)p->nv * VL;
-    const int64_t plane = s->out_plane;
 
     int one = s->k_volume == 1;
     for (int d = 0; d < 3; d++)
@@ -428,7 +431,6 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
     /* prefetching the next item's input pays when it comes from memory
        rather than from a cache that still holds it from the last call */
     p->prefetch = (double)s->input_elements * sizeof(TYPE) > GK_PREFETCH_BYTES;
-    double flops = 2.0 * (double)N * (double)s->out_channels * (double)plane * (double)p->K;
     p->nt = gk_threads(threads, flops, p->items);
 }
 
