@@ -241,6 +241,8 @@ static int FN(phases)(int64_t n, int64_t dil, int64_t stride, int64_t *vals)
             if (count == GK_MAXPH)
                 return -1;
             vals[count++] = v;
+            if (count == stride)
+                break;   /* every phase is used */
         }
     }
     return count;
@@ -306,16 +308,19 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
         int nphh = FN(phases)(KH, dh, sh, p->phh);
         int nphw = FN(phases)(KW, dw, sw, p->phw);
         int64_t offh = ((KH - 1) * dh) / sh, offw = ((KW - 1) * dw) / sw;
-        int64_t planes = s->cin_g * s->k[0] * (nphh > 0 ? nphh : 1) * (nphw > 0 ? nphw : 1);
+        /* (in floating point until the sizes are known to be small) */
+        const double planes_d = (double)s->cin_g * (double)s->k[0] * (nphh > 0 ? nphh : 1) *
+                                (nphw > 0 ? nphw : 1);
         /* whole output rows when one row block fits the buffer (long 1-D
            rows read as one stream), else blocks of columns */
-        int64_t cbmax = GK_PHASE_BUF / (planes * (1 + offh)) - offw;
+        double cbmax = GK_PHASE_BUF / (planes_d * (double)(1 + offh)) - (double)offw;
         if (cbmax < 256)
             cbmax = 256;
-        int64_t CB = OW <= cbmax ? OW : gk_ceil_div(OW, gk_ceil_div(OW, cbmax));
+        int64_t CB = (double)OW <= cbmax ? OW : gk_ceil_div(OW, gk_ceil_div(OW, (int64_t)cbmax));
         int64_t Wq = CB + offw;
         if (nphh > 0 && nphw > 0 && offw <= 4096 && offh <= 4096 &&
-            (double)planes * ((double)(1 + offh) * (double)Wq + VL) <= 4.0 * GK_PHASE_BUF) {
+            planes_d * ((double)(1 + offh) * (double)Wq + VL) <= 4.0 * GK_PHASE_BUF) {
+            const int64_t planes = (int64_t)planes_d;
             int64_t RB = GK_PHASE_BUF / (planes * Wq) - offh;
             if (RB < 1)
                 RB = 1;
