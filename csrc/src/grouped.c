@@ -7,19 +7,30 @@
  *     out[oc][pixel] = bias[oc] + sum_k w[oc][k] * x_k[pixel],
  *     k = (input channel, kd, kh, kw) in that order,
  *
- * by a register-blocked micro-kernel: MO output channels x NV vectors of
- * output pixels, the weights broadcast, the pixels along the vector lanes
- * (so stores go straight to the NCHW output).  The vector x_k[pixel] comes
- * from one of three sources (see grouped.template.h):
+ * by register-blocked micro-kernels of two kinds:
+ *
+ *   - pixels along the vectors: MO output channels x NV vectors of output
+ *     pixels, the weights broadcast, the stores straight into the NCHW
+ *     output (every level);
+ *   - channels along the vectors (AVX-512, channels per group a multiple of
+ *     the vector length): P pixels x MV vectors of output channels, the
+ *     pixels broadcast from the input, the weights transposed once per call
+ *     and each output block transposed in registers; no idle lanes on small
+ *     planes (7x7, 14x14) where a pixel vector would be partly empty.
+ *
+ * The input values x_k[pixel] come from one of three sources (see the plan
+ * in grouped.template.h):
  *
  *   - in place:  a 1x1, stride-1, unpadded layer reads the input planes;
  *   - "phase":   the input rows an item needs, copied once into a zero-padded
  *                per-thread buffer split by stride phase, so that every tap
  *                is a fixed offset from the output pixel (the few columns
- *                beyond the output width are computed and not stored);
- *   - "columns": a per-thread tile of up to GK_KC taps x one pixel block
- *                (for layers with many output channels per group, where the
- *                phase buffer's extra columns would cost more than the copy).
+ *                beyond the output width are computed and not stored, or,
+ *                with many output channels per group, the pixels are first
+ *                gathered into a tile without them);
+ *   - "columns": for the rare layers whose phase buffer would be too large,
+ *                a per-thread tile of up to GK_KC taps x one pixel block
+ *                gathered straight from the input.
  *
  * Each output is bias + its taps in k order, one fused multiply-add each
  * (out-of-range taps contribute w * 0), computed by exactly one thread.  The
