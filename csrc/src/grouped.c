@@ -475,6 +475,15 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 }
 
 #define ISA avx512
+/* channels along the vectors: MV channel vectors x P pixels, P * MV + MV + 1
+   <= 32 registers */
+#define GK_OVARIANTS_AVX512(X)                                              \
+    X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(1, 5) X(1, 6) X(1, 7) X(1, 8)         \
+    X(1, 9) X(1, 10) X(1, 11) X(1, 12) X(1, 13) X(1, 14) X(1, 15) X(1, 16)  \
+    X(2, 1) X(2, 2) X(2, 3) X(2, 4) X(2, 5) X(2, 6) X(2, 7) X(2, 8)         \
+    X(2, 9) X(2, 10) X(2, 11) X(2, 12) X(2, 13) X(2, 14)                    \
+    X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(3, 5) X(3, 6) X(3, 7) X(3, 8) X(3, 9) \
+    X(4, 1) X(4, 2) X(4, 3) X(4, 4) X(4, 5) X(4, 6)
 #define GK_MOMAX 8
 #define GK_NVMAX 6
 #define GK_VARIANTS(X)                                                      \
@@ -497,13 +506,7 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 #define GK_OMVMAX 4
 #define GK_OPMAX 16
 #define V_TRANSPOSE(r, c) gk_avx512_tr16(r, c)
-#define GK_OVARIANTS(X)                                                     \
-    X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(1, 5) X(1, 6) X(1, 7) X(1, 8)         \
-    X(1, 9) X(1, 10) X(1, 11) X(1, 12) X(1, 13) X(1, 14) X(1, 15) X(1, 16)  \
-    X(2, 1) X(2, 2) X(2, 3) X(2, 4) X(2, 5) X(2, 6) X(2, 7) X(2, 8)         \
-    X(2, 9) X(2, 10) X(2, 11) X(2, 12) X(2, 13) X(2, 14)                    \
-    X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(3, 5) X(3, 6) X(3, 7) X(3, 8) X(3, 9) \
-    X(4, 1) X(4, 2) X(4, 3) X(4, 4) X(4, 5) X(4, 6)
+#define GK_OVARIANTS(X) GK_OVARIANTS_AVX512(X)
 #define V_SET1(s) _mm512_set1_ps(s)
 #define V_LOAD(p) _mm512_loadu_ps(p)
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
@@ -548,13 +551,9 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 #define V_ODD(a, b) gk_avx512_odd_f64(a, b)
 #define GK_OCV 1
 #define GK_OMVMAX 4
-#define GK_OPMAX 8
+#define GK_OPMAX 16
 #define V_TRANSPOSE(r, c) gk_avx512_tr8d(r, c)
-#define GK_OVARIANTS(X)                                                     \
-    X(1, 1) X(1, 2) X(1, 3) X(1, 4) X(1, 5) X(1, 6) X(1, 7) X(1, 8)         \
-    X(2, 1) X(2, 2) X(2, 3) X(2, 4) X(2, 5) X(2, 6) X(2, 7) X(2, 8)         \
-    X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(3, 5) X(3, 6) X(3, 7) X(3, 8)         \
-    X(4, 1) X(4, 2) X(4, 3) X(4, 4) X(4, 5) X(4, 6)
+#define GK_OVARIANTS(X) GK_OVARIANTS_AVX512(X)
 #include "grouped.template.h"
 #undef GK_OCV
 #undef GK_OMVMAX

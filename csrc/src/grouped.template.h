@@ -16,7 +16,7 @@
  *   of the 2 VL elements of a, b)
  *
  * and, for the kernels with the output channels along the vectors, GK_OCV,
- * GK_OMVMAX, GK_OPMAX <= VL, GK_OVARIANTS(X) (shapes X(MV, P): MV vectors of
+ * GK_OMVMAX, GK_OPMAX, GK_OVARIANTS(X) (shapes X(MV, P): MV vectors of
  * channels x P pixels) and V_TRANSPOSE(r, c) (c[i] lane j = r[j] lane i for
  * VL vectors).
  */
@@ -164,17 +164,22 @@ GK_INLINE GTARGET void FN(obody)(const FN(oargs) *a, const int MV, const int P)
                 acc[q][v] = V_FMA(wv[v], xb, acc[q][v]);
         }
     }
+    /* VL x VL transposes of pixels [h, h + VL) */
     GK_UNROLL
     for (int v = 0; v < MV; v++) {
-        VT r[VL], c[VL];
         GK_UNROLL
-        for (int q = 0; q < VL; q++)
-            r[q] = q < P ? acc[q][v] : V_SET1((TYPE)0);
-        V_TRANSPOSE(r, c);
-        TYPE *o = a->out + (int64_t)v * VL * a->ldo;
-        GK_UNROLL
-        for (int i = 0; i < VL; i++)
-            V_MSTORE(o + i * a->ldo, 0, P, c[i]);
+        for (int h = 0; h < P; h += VL) {
+            VT r[VL], c[VL];
+            GK_UNROLL
+            for (int q = 0; q < VL; q++)
+                r[q] = h + q < P ? acc[h + q][v] : V_SET1((TYPE)0);
+            V_TRANSPOSE(r, c);
+            TYPE *o = a->out + (int64_t)v * VL * a->ldo + h;
+            const int n = P - h < VL ? P - h : VL;
+            GK_UNROLL
+            for (int i = 0; i < VL; i++)
+                V_MSTORE(o + i * a->ldo, 0, n, c[i]);
+        }
     }
 }
 
