@@ -439,8 +439,12 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
     p->nocc = gk_ceil_div(p->nob, p->occ);
     p->items *= p->nocc;
     /* prefetching the next item's input pays when it comes from memory
-       rather than from a cache that still holds it from the last call */
-    p->prefetch = (double)s->input_elements * sizeof(TYPE) > GK_PREFETCH_BYTES;
+       rather than from a cache that still holds it from the last call; in
+       place, the K input rows of a block are K short streams, which the
+       hardware follows badly: worth fetching for few rows (measured) */
+    const double in_bytes = (double)s->input_elements * sizeof(TYPE);
+    p->prefetch = p->mode == GK_INPLACE ? in_bytes > GK_PREFETCH_BYTES / 4 && p->K <= 32
+                                        : in_bytes > GK_PREFETCH_BYTES;
     p->nt = gk_threads(threads, flops, p->items);
 }
 
@@ -1006,7 +1010,24 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
         a.w = w + g * coutg * p->K;
         a.bias = bias != NULL ? bias + g * coutg : NULL;
         a.out = y + (n * s->out_channels + g * coutg) * plane;
-        FN(blocks)(p, &a, nvb, ob0, ob1, coutg);
+        /* the K input rows of the next block are as many short streams, too
+           many for the hardware to follow: fetch them during this block */
+        gk_pf pf;
+        pf.nchan = 0;
+        pf.chan = pf.pos = 0;
+        const int64_t next = start + (int64_t)nvb * VL;
+        if (p->prefetch && occi + 1 == p->nocc && pb + 1 < p->npb) {
+            pf.base = (const char *)(a.x + (int64_t)nvb * VL);
+            pf.stride = s->in_plane * (int64_t)sizeof(TYPE);
+            pf.bytes = (plane - next < P ? plane - next : P) * (int64_t)sizeof(TYPE);
+            pf.nchan = p->K;
+        }
+        const int64_t lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64),
+                                                         ob1 - ob0) : 0;
+        for (int64_t ob = ob0; ob < ob1; ob++) {
+            gk_pf_step(&pf, lines);
+            FN(blocks)(p, &a, nvb, ob, ob + 1, coutg);
+        }
     }
 }
 
