@@ -112,6 +112,7 @@ enum { GK_INPLACE = 0, GK_PHASE = 1, GK_COLS = 2 };  /* see grouped.template.h *
 #define GK_PHASE_BUF 65536  /* elements: phase buffer per thread, soft cap */
 #define GK_MIN_FLOPS_PER_THREAD 400000.0
 #define GK_PREFETCH_BYTES 8.0e6     /* inputs larger than this are prefetched */
+#define GK_MAX_THREADS 256
 
 /* How one call is split up; filled by the plan function of each ISA. */
 typedef struct gk_plan {
@@ -166,6 +167,8 @@ static int gk_threads(int threads, double flops, int64_t items)
         nt = by_work;
     if (nt > items)
         nt = items;
+    if (nt > GK_MAX_THREADS)
+        nt = GK_MAX_THREADS;   /* bounds the per-thread buffers of one call */
     return nt < 1 ? 1 : (int)nt;
 }
 
