@@ -812,7 +812,7 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
     const int64_t OH = s->out[1], OW = s->out[2];
     const int64_t P = (int64_t)p->nv * VL;
     gk_seg seg[GK_NVMAX * (VL + 1)];
-    FN(rowrun) runs[GK_NVMAX * VL];
+    FN(rowrun) runs[GK_NVMAX * VL + 2];
     FN(kargs) a;
     int64_t t = it;
     const int64_t occi = t % p->nocc;
