@@ -51,7 +51,7 @@ GK_INLINE GTARGET void FN(kbody)(const FN(kargs) *a, const int MO, const int NV)
     if (a->accumulate) {
         GK_UNROLL
         for (int m = 0; m < MO; m++) {
-            TYPE *o = a->out + m * a->ldo;
+            TYPE *o = a->out + m * a->ldo;   /* the channel's output */
             GK_UNROLL
             for (int v = 0; v < NV; v++) {
                 acc[m][v] = V_SET1((TYPE)0);
@@ -89,11 +89,11 @@ GK_INLINE GTARGET void FN(kbody)(const FN(kargs) *a, const int MO, const int NV)
     GK_UNROLL
     for (int v = 0; v < NV; v++) {
         for (int i = a->segbeg[v]; i < a->segbeg[v + 1]; i++) {
-            TYPE *o = GK_AT(TYPE, a->out, a->seg[i].off);
+            const int64_t off = a->seg[i].off;
             const int lo = a->seg[i].lo, hi = a->seg[i].hi;
             GK_UNROLL
             for (int m = 0; m < MO; m++)
-                V_MSTORE(o + m * a->ldo, lo, hi, acc[m][v]);
+                V_MSTORE(GK_AT(TYPE, a->out + m * a->ldo, off), lo, hi, acc[m][v]);
         }
     }
 }
