@@ -130,4 +130,9 @@ GCONV_HIDDEN extern const gconv_kernel_f64 *const gconv__kernels_f64[];
 GCONV_HIDDEN extern const gconv_kernel_f32 gconv__generic_f32;
 GCONV_HIDDEN extern const gconv_kernel_f64 gconv__generic_f64;
 
+/* The blocked convolution for layers with several input channels per group
+   (grouped.c). */
+GCONV_HIDDEN extern const gconv_kernel_f32 gconv__grouped_f32;
+GCONV_HIDDEN extern const gconv_kernel_f64 gconv__grouped_f64;
+
 #endif /* GCONV_INTERNAL_H */

@@ -1,0 +1,1119 @@
+/*
+ * grouped.template.h -- the blocked convolution of grouped.c for one element
+ * type and one vector level.  Included by grouped.c with defined:
+ *
+ *   TYPE, SFX        float/f32 or double/f64
+ *   ISA              generic, avx2 or avx512 (names the functions)
+ *   GTARGET          the target attribute of every function here (or empty)
+ *   VL, VT           lanes per vector and the vector type
+ *   V_SET1(s), V_LOAD(p), V_FMA(a, b, c) (a * b + c), V_MSTORE(p, lo, hi, v)
+ *   (store lanes [lo, hi) of v at p[lane]), V_MLOAD(acc, lo, hi, p) (acc with
+ *   lanes [lo, hi) replaced by p[lane])
+ *   GK_MOMAX, GK_NVMAX, GK_VARIANTS(X): the micro-kernel shapes X(MO, NV)
+ *   that exist (for every MO listed, every NV from 1 up to its largest)
+ *   V_LOADZ(p, lo, hi) (lanes [lo, hi) of p[lane], the others zero),
+ *   V_STORE(p, v), V_EVEN(a, b) and V_ODD(a, b) (the even and odd elements
+ *   of the 2 VL elements of a, b)
+ *
+ * and, for the kernels with the output channels along the vectors, GK_OCV,
+ * GK_OMVMAX, GK_OPMAX, GK_OVARIANTS(X) (shapes X(MV, P): MV vectors of
+ * channels x P pixels) and V_TRANSPOSE(r, c) (c[i] lane j = r[j] lane i for
+ * VL vectors).
+ */
+#define FN(name) GK_CAT3(name, SFX, ISA)
+
+/* ---- the micro-kernel ------------------------------------------------------ */
+
+typedef struct FN(kargs) {
+    int64_t K;                  /* taps */
+    const TYPE *w;              /* weight of output channel m, tap k: w[m * ldw + k] */
+    int64_t ldw;
+    const TYPE *x;              /* vector v of tap k at x + off[k] + v * VL */
+    const int64_t *off;
+    const TYPE *bias;           /* bias of channel m (NULL: none); unused when accumulating */
+    int accumulate;             /* start from the output instead of the bias */
+    TYPE *out;                  /* output channel m at out + m * ldo */
+    int64_t ldo;
+    const gk_seg *seg;          /* store runs, those of vector v at [segbeg[v], segbeg[v+1]) */
+    int segbeg[GK_NVMAX + 1];
+} FN(kargs);
+
+/* acc[m][v] = bias[m] (or the output), then acc[m][v] += w[m][k] * x_k[v]
+   for k = 0..K-1 in order, then the store runs.  MO and NV are constants in
+   each instance, so the accumulators live in registers. */
+GK_INLINE GTARGET void FN(kbody)(const FN(kargs) *a, const int MO, const int NV)
+{
+    VT acc[GK_MOMAX][GK_NVMAX];
+    const TYPE *wr[GK_MOMAX];
+    GK_UNROLL
+    for (int m = 0; m < MO; m++)
+        wr[m] = a->w + m * a->ldw;
+    if (a->accumulate) {
+        GK_UNROLL
+        for (int m = 0; m < MO; m++) {
+            TYPE *o = a->out + m * a->ldo;   /* the channel's output */
+            GK_UNROLL
+            for (int v = 0; v < NV; v++) {
+                acc[m][v] = V_SET1((TYPE)0);
+                for (int i = a->segbeg[v]; i < a->segbeg[v + 1]; i++)
+                    acc[m][v] = V_MLOAD(acc[m][v], a->seg[i].lo, a->seg[i].hi,
+                                        GK_AT(TYPE, o, a->seg[i].off));
+            }
+        }
+    } else {
+        GK_UNROLL
+        for (int m = 0; m < MO; m++) {
+            VT b = V_SET1(a->bias != NULL ? a->bias[m] : (TYPE)0);
+            GK_UNROLL
+            for (int v = 0; v < NV; v++)
+                acc[m][v] = b;
+        }
+    }
+    const TYPE *x = a->x;
+    const int64_t *off = a->off;
+    const int64_t K = a->K;
+    for (int64_t k = 0; k < K; k++) {
+        const TYPE *xk = x + off[k];
+        VT xv[GK_NVMAX];
+        GK_UNROLL
+        for (int v = 0; v < NV; v++)
+            xv[v] = V_LOAD(xk + v * VL);
+        GK_UNROLL
+        for (int m = 0; m < MO; m++) {
+            VT wv = V_SET1(wr[m][k]);
+            GK_UNROLL
+            for (int v = 0; v < NV; v++)
+                acc[m][v] = V_FMA(wv, xv[v], acc[m][v]);
+        }
+    }
+    GK_UNROLL
+    for (int v = 0; v < NV; v++) {
+        for (int i = a->segbeg[v]; i < a->segbeg[v + 1]; i++) {
+            const int64_t off = a->seg[i].off;
+            const int lo = a->seg[i].lo, hi = a->seg[i].hi;
+            GK_UNROLL
+            for (int m = 0; m < MO; m++)
+                V_MSTORE(GK_AT(TYPE, a->out + m * a->ldo, off), lo, hi, acc[m][v]);
+        }
+    }
+}
+
+#define GK_DEF(MO, NV)                                                       \
+    static GTARGET void FN(k_##MO##_##NV)(const FN(kargs) *a)                \
+    {                                                                        \
+        FN(kbody)(a, MO, NV);                                                \
+    }
+GK_VARIANTS(GK_DEF)
+#undef GK_DEF
+
+typedef void (*FN(kfn))(const FN(kargs) *a);
+
+#define GK_TAB(MO, NV) [MO][NV] = FN(k_##MO##_##NV),
+static const FN(kfn) FN(ktab)[GK_MOMAX + 1][GK_NVMAX + 1] = {GK_VARIANTS(GK_TAB)};
+#undef GK_TAB
+
+/* Largest NV with a kernel for MO output channels. */
+static int FN(nvmax)(int mo)
+{
+    int nv = 1;
+    while (nv < GK_NVMAX && FN(ktab)[mo][nv + 1] != NULL)
+        nv++;
+    return nv;
+}
+
+#ifdef GK_OCV
+/* ---- the micro-kernel with output channels along the vectors ---------------- */
+
+typedef struct FN(oargs) {
+    int64_t K;                  /* taps */
+    const TYPE *w;              /* tap k, channel o: w[k * ldw + o] */
+    int64_t ldw;
+    const TYPE *x;              /* pixel p of tap k: x[off[k] + p] */
+    const int64_t *off;
+    const TYPE *bias;           /* bias of channel o (NULL: none) */
+    TYPE *out;                  /* channel o, pixel p: out[o * ldo + p] */
+    int64_t ldo;
+} FN(oargs);
+
+/* acc[p][v] = bias, += w[k][v] * x_k[p] for k in order (the same sums as
+   kbody), then each vector's VL x P block transposed into the output. */
+GK_INLINE GTARGET void FN(obody)(const FN(oargs) *a, const int MV, const int P)
+{
+    VT acc[GK_OPMAX][GK_OMVMAX];
+    GK_UNROLL
+    for (int v = 0; v < MV; v++) {
+        VT b = a->bias != NULL ? V_LOAD(a->bias + v * VL) : V_SET1((TYPE)0);
+        GK_UNROLL
+        for (int q = 0; q < P; q++)
+            acc[q][v] = b;
+    }
+    const TYPE *w = a->w, *x = a->x;
+    const int64_t *off = a->off;
+    const int64_t K = a->K, ldw = a->ldw;
+    for (int64_t k = 0; k < K; k++, w += ldw) {
+        const TYPE *xk = x + off[k];
+        VT wv[GK_OMVMAX];
+        GK_UNROLL
+        for (int v = 0; v < MV; v++)
+            wv[v] = V_LOAD(w + v * VL);
+        GK_UNROLL
+        for (int q = 0; q < P; q++) {
+            VT xb = V_SET1(xk[q]);
+            GK_UNROLL
+            for (int v = 0; v < MV; v++)
+                acc[q][v] = V_FMA(wv[v], xb, acc[q][v]);
+        }
+    }
+    /* VL x VL transposes of pixels [h, h + VL) */
+    GK_UNROLL
+    for (int v = 0; v < MV; v++) {
+        GK_UNROLL
+        for (int h = 0; h < P; h += VL) {
+            VT r[VL], c[VL];
+            GK_UNROLL
+            for (int q = 0; q < VL; q++)
+                r[q] = h + q < P ? acc[h + q][v] : V_SET1((TYPE)0);
+            V_TRANSPOSE(r, c);
+            TYPE *o = a->out + (int64_t)v * VL * a->ldo + h;
+            const int n = P - h < VL ? P - h : VL;
+            GK_UNROLL
+            for (int i = 0; i < VL; i++)
+                V_MSTORE(o + i * a->ldo, 0, n, c[i]);
+        }
+    }
+}
+
+#define GK_ODEF(MV, P)                                                       \
+    static GTARGET void FN(o_##MV##_##P)(const FN(oargs) *a)                 \
+    {                                                                        \
+        FN(obody)(a, MV, P);                                                 \
+    }
+GK_OVARIANTS(GK_ODEF)
+#undef GK_ODEF
+
+typedef void (*FN(ofn))(const FN(oargs) *a);
+
+#define GK_OTAB(MV, P) [MV][P] = FN(o_##MV##_##P),
+static const FN(ofn) FN(otab)[GK_OMVMAX + 1][GK_OPMAX + 1] = {GK_OVARIANTS(GK_OTAB)};
+#undef GK_OTAB
+
+/* Largest P with a kernel for MV vectors of channels. */
+static int FN(opmax)(int mv)
+{
+    int pm = 1;
+    while (pm < GK_OPMAX && FN(otab)[mv][pm + 1] != NULL)
+        pm++;
+    return pm;
+}
+
+/* The weights of group g with the channels contiguous: wt[k][o]. */
+static GTARGET void FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt,
+                                          int64_t g)
+{
+    const int64_t K = s->cin_g * s->k_volume, coutg = s->cout_g;
+    const TYPE *wg = w + g * coutg * K;
+    TYPE *tg = wt + g * coutg * K;
+    for (int64_t o0 = 0; o0 < coutg; o0 += VL) {
+        for (int64_t k0 = 0; k0 < K; k0 += VL) {
+            const int kn = (int)(K - k0 < VL ? K - k0 : VL);
+            VT r[VL], c[VL];
+            GK_UNROLL
+            for (int i = 0; i < VL; i++)
+                r[i] = V_LOADZ(wg + (o0 + i) * K + k0, 0, kn);
+            V_TRANSPOSE(r, c);
+            GK_UNROLL
+            for (int i = 0; i < VL; i++)
+                if (i < kn)
+                    V_STORE(tg + (k0 + i) * coutg + o0, c[i]);
+        }
+    }
+}
+#endif /* GK_OCV */
+
+/* ---- planning -------------------------------------------------------------- */
+
+/* The distinct values of (k * dil) % stride, k < n, into vals; -1 when there
+   are more than GK_MAXPH. */
+static int FN(phases)(int64_t n, int64_t dil, int64_t stride, int64_t *vals)
+{
+    int count = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t v = (k * dil) % stride, i;
+        for (i = 0; i < count; i++)
+            if (vals[i] == v)
+                break;
+        if (i == count) {
+            if (count == GK_MAXPH)
+                return -1;
+            vals[count++] = v;
+            if (count == stride)
+                break;   /* every phase is used */
+        }
+    }
+    return count;
+}
+
+static int FN(phase_index)(const int64_t *vals, int count, int64_t v)
+{
+    for (int i = 0; i < count; i++)
+        if (vals[i] == v)
+            return i;
+    return 0;  /* unreachable: v is one of the values */
+}
+
+/*
+ * Three ways to feed the micro-kernel (k = tap, q = lane):
+ *
+ * GK_INPLACE  1x1, stride 1, no padding: x_k = input plane of channel k.
+ * GK_PHASE    an item (image, group, output depth, RB output rows, CB output
+ *             columns) first copies the input it needs into a zero-padded
+ *             buffer: per (channel, kd, row phase, column phase) a plane of RBq
+ *             rows of Wq columns at a stride of Ws <= Wq, where row r, column j
+ *             is the input at padded position ((oh0 + r) * sh + row phase,
+ *             (ow0 + j) * sw + column phase).  Output pixel (oh0 + i, ow0 + j)
+ *             and tap k then read plane element i * Ws + j + off[k]: lanes
+ *             q = i * Ws + j, the columns j >= CB computed and not stored
+ *             ("extra columns").
+ *             When those would cost more than copying (many output channels,
+ *             compact = 1), each block of P pixels is first gathered from the
+ *             buffer into a tile of kc taps x P lanes without them.
+ * GK_COLS     the rare layers whose phase buffer would be too large (huge
+ *             kernels, strides or channel counts): the pixel tile is gathered
+ *             straight from the input.
+ */
+static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    const int64_t G = s->groups, N = s->batch, coutg = s->cout_g;
+    const int64_t OD = s->out[0], OH = s->out[1], OW = s->out[2];
+    p->K = s->cin_g * s->k_volume;
+    const int64_t plane = s->out_plane;
+    const double flops = 2.0 * (double)N * (double)s->out_channels * (double)plane * (double)p->K;
+    /* work items wanted: a few per thread, when more than one pays */
+    const int tmax = gk_threads(threads, flops, INT64_MAX);
+    const int want = tmax > 1 ? 4 * tmax : 1;
+    p->nob = (int)gk_ceil_div(coutg, GK_MOMAX);
+    p->mo = (int)gk_ceil_div(coutg, p->nob);
+    p->nv = FN(nvmax)(p->mo);
+    const int64_t P = (int64_t)p->nv * VL;
+
+    int one = s->k_volume == 1;
+    for (int d = 0; d < 3; d++)
+        one = one && s->stride[d] == 1 && s->pad[d] == 0 && s->pad_after[d] == 0;
+    if (one && plane >= VL) {
+        p->mode = GK_INPLACE;
+        p->nfullvec = plane / VL;
+        p->npb = gk_ceil_div(p->nfullvec, p->nv) + (plane % VL != 0);
+        p->items = N * G * p->npb;
+        p->noff = p->K;
+    } else {
+        const int64_t KH = s->k[1], KW = s->k[2];
+        const int64_t sh = s->stride[1], sw = s->stride[2];
+        const int64_t dh = s->dil[1], dw = s->dil[2];
+        int nphh = FN(phases)(KH, dh, sh, p->phh);
+        int nphw = FN(phases)(KW, dw, sw, p->phw);
+        int64_t offh = ((KH - 1) * dh) / sh, offw = ((KW - 1) * dw) / sw;
+        /* (in floating point until the sizes are known to be small) */
+        const double planes_d = (double)s->cin_g * (double)s->k[0] * (nphh > 0 ? nphh : 1) *
+                                (nphw > 0 ? nphw : 1);
+        /* whole output rows when one row block fits the buffer (long 1-D
+           rows read as one stream), else blocks of columns */
+        double cbmax = GK_PHASE_BUF / (planes_d * (double)(1 + offh)) - (double)offw;
+        if (cbmax < 256)
+            cbmax = 256;
+        int64_t CB = (double)OW <= cbmax ? OW : gk_ceil_div(OW, gk_ceil_div(OW, (int64_t)cbmax));
+        int64_t Wq = CB + offw;
+        if (nphh > 0 && nphw > 0 && offw <= 4096 && offh <= 4096 &&
+            planes_d * ((double)(1 + offh) * (double)Wq + VL) <= 4.0 * GK_PHASE_BUF) {
+            const int64_t planes = (int64_t)planes_d;
+            int64_t RB = GK_PHASE_BUF / (planes * Wq) - offh;
+            if (RB < 1)
+                RB = 1;
+            if (RB > OH)
+                RB = OH;
+            int64_t ncb = gk_ceil_div(OW, CB);
+            int64_t base_items = N * G * OD * ncb;
+            /* enough row blocks to keep the threads busy */
+            if (base_items * gk_ceil_div(OH, RB) < want) {
+                int64_t nrb = gk_ceil_div(want, base_items);
+                if (nrb > OH)
+                    nrb = OH;
+                int64_t rb2 = gk_ceil_div(OH, nrb);
+                if (rb2 < RB)
+                    RB = rb2;
+            }
+            /* Row stride Ws <= Wq: a row's trailing zero columns may double as
+               the next row's leading ones (the same plane elements). */
+            int64_t Ws = CB;
+            for (int64_t cbi = 0; cbi < ncb; cbi++) {
+                int64_t minlo = Wq;
+                for (int b = 0; b < nphw; b++) {
+                    int64_t lo, hi;
+                    gk_valid(cbi * CB * sw + p->phw[b] - s->pad[2], sw, s->in[2], Wq, &lo, &hi);
+                    if (hi > Ws)
+                        Ws = hi;
+                    if (lo < minlo)
+                        minlo = lo;
+                }
+                if (CB + offw - minlo > Ws)
+                    Ws = CB + offw - minlo;
+            }
+            if (Ws > Wq)
+                Ws = Wq;
+            p->mode = GK_PHASE;
+            p->Ws = Ws;
+            p->nphh = nphh;
+            p->nphw = nphw;
+            p->CB = CB;
+            p->ncb = ncb;
+            p->Wq = Wq;
+            p->RB = RB;
+            p->RBq = RB + offh;
+            p->nrb = gk_ceil_div(OH, RB);
+            p->planes = planes;
+            p->plq = (p->RBq - 1) * Ws + Wq + VL;
+            p->items = base_items * p->nrb;
+            p->noff = p->K;
+            p->bufsz = planes * p->plq + Wq + (int64_t)VL * (GK_NVMAX + 1);
+            /* extra columns against the cost of gathering tiles, in vector
+               multiply-adds per tap (a run copy costs about 2 of them) */
+            double vec_extra = (double)gk_ceil_div((RB - 1) * Ws + CB, VL);
+            double vec_compact = (double)gk_ceil_div(RB * CB, VL);
+            double copy = 2.0 * (1.0 + (double)VL / (double)CB);
+            double cost = vec_extra * (double)coutg;
+            if (vec_compact * ((double)coutg + copy) < cost) {
+                p->compact = 1;
+                cost = vec_compact * ((double)coutg + copy);
+            }
+#ifdef GK_OCV
+            /* channels along the vectors: no idle lanes, but a transpose
+               of each output block (about 80 per block and vector) and of
+               the weights (once per call) */
+            if (coutg % VL == 0) {
+                const int64_t nvec = coutg / VL;
+                int best = 0;
+                int64_t bestp = 0;
+                for (int mv = 1; mv <= GK_OMVMAX && mv <= nvec; mv++) {
+                    int64_t pm = FN(opmax)(mv);
+                    int64_t pc = gk_ceil_div(CB, gk_ceil_div(CB, pm));
+                    if (best == 0 || mv * pc >= best * bestp) {
+                        best = mv;
+                        bestp = pc;
+                    }
+                }
+                double pix = (double)RB * (double)CB;
+                double ocv = pix * (double)coutg / VL +
+                             pix / (double)bestp * (double)nvec * 80.0 / (double)p->K +
+                             (double)coutg * 0.3 / (double)(N * OD * gk_ceil_div(OH, RB));
+                if (ocv < cost) {
+                    p->ocv = 1;
+                    p->compact = 0;
+                    p->mv = best;
+                    p->nob = (int)gk_ceil_div(nvec, best);
+                }
+            }
+#endif
+            if (p->compact) {
+                p->kc = p->K < GK_KC ? p->K : GK_KC;
+                p->tile = p->bufsz;
+                p->bufsz += p->kc * P + VL;
+            }
+        } else {
+            p->mode = GK_COLS;
+            p->npb = gk_ceil_div(plane, P);
+            p->items = N * G * p->npb;
+            p->kc = p->K < GK_KC ? p->K : GK_KC;
+            p->noff = 0;
+            p->bufsz = p->kc * P + VL;
+        }
+    }
+    /* split the output channels when there are too few items */
+    p->nocc = 1;
+    if (p->items < want) {
+        int64_t nocc = gk_ceil_div(want, p->items);
+        if (nocc > p->nob)
+            nocc = p->nob;
+        p->nocc = nocc;
+    }
+    p->occ = gk_ceil_div(p->nob, p->nocc);
+    p->nocc = gk_ceil_div(p->nob, p->occ);
+    p->items *= p->nocc;
+    /* prefetching the next item's input pays when it comes from memory
+       rather than from a cache that still holds it from the last call; in
+       place, the K input rows of a block are K short streams, which the
+       hardware follows badly: worth fetching for few rows (measured) */
+    const double in_bytes = (double)s->input_elements * sizeof(TYPE);
+    p->prefetch = p->mode == GK_INPLACE ? in_bytes > GK_PREFETCH_BYTES / 4 && p->K <= 32
+                                        : in_bytes > GK_PREFETCH_BYTES;
+    p->nt = gk_threads(threads, flops, p->items);
+}
+
+/* ---- filling the pixel sources --------------------------------------------- */
+
+/* dst[j] = src[j * step] for j in [lo, hi) and 0 for the other j in [0, n),
+   in whole vectors (so up to VL - 1 elements past n are written too); src
+   may point outside the input, only the elements read must be inside. */
+GK_INLINE GTARGET void FN(copy_row)(TYPE *dst, const TYPE *src, int64_t step,
+                                    int64_t n, int64_t lo, int64_t hi)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += VL) {
+        int64_t a = lo - j0, b = hi - j0;
+        if (a < 0)
+            a = 0;
+        if (b > VL)
+            b = VL;
+        if (a >= b) {
+            V_STORE(dst + j0, V_SET1((TYPE)0));
+        } else if (step == 1) {
+            if (a == 0 && b == VL)
+                V_STORE(dst + j0, V_LOAD(GK_AT(const TYPE, src, j0)));
+            else
+                V_STORE(dst + j0, V_LOADZ(GK_AT(const TYPE, src, j0), (int)a, (int)b));
+        } else if (step == 2) {
+            /* elements [2a, 2b - 1) of the 2 VL from src + 2 j0 hold the lanes */
+            const int64_t ea = 2 * a, eb = 2 * b - 1;
+            VT x0 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0), (int)(ea < VL ? ea : VL),
+                            (int)(eb < VL ? eb : VL));
+            VT x1 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0 + VL), (int)(ea > VL ? ea - VL : 0),
+                            (int)(eb > VL ? eb - VL : 0));
+            V_STORE(dst + j0, V_EVEN(x0, x1));
+        } else {
+            V_STORE(dst + j0, V_SET1((TYPE)0));
+            for (int64_t j = a; j < b; j++)
+                dst[j0 + j] = *GK_AT(const TYPE, src, (j0 + j) * step);
+        }
+    }
+}
+
+/* Stride 2, both column phases at once: even[j] = src[2j], odd[j] =
+   src[2j + 1] for j in [0, n), each element e of src read only when
+   emin <= e < emax (zero otherwise); whole vectors as copy_row. */
+GK_INLINE GTARGET void FN(copy_row_eo)(TYPE *even, TYPE *odd, const TYPE *src,
+                                       int64_t n, int64_t emin, int64_t emax)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += VL) {
+        int64_t a = emin - 2 * j0, b = emax - 2 * j0;
+        if (a < 0)
+            a = 0;
+        if (b > 2 * VL)
+            b = 2 * VL;
+        VT x0, x1;
+        if (a == 0 && b == 2 * VL) {
+            x0 = V_LOAD(GK_AT(const TYPE, src, 2 * j0));
+            x1 = V_LOAD(GK_AT(const TYPE, src, 2 * j0 + VL));
+        } else {
+            x0 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0), (int)(a < VL ? a : VL),
+                         (int)(b < VL ? (b > 0 ? b : 0) : VL));
+            x1 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0 + VL), (int)(a > VL ? a - VL : 0),
+                         (int)(b > VL ? b - VL : 0));
+        }
+        V_STORE(even + j0, V_EVEN(x0, x1));
+        V_STORE(odd + j0, V_ODD(x0, x1));
+    }
+}
+
+/* The phase buffer of one item (see the plan). */
+#define GK_PACK_VECS 32   /* row length, in vectors, up to which masks are precomputed */
+static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
+                                   const TYPE *xg, int64_t od, int64_t oh0,
+                                   int64_t ow0, TYPE *buf)
+{
+    const int64_t ID = s->in[0], IH = s->in[1], IW = s->in[2];
+    const int64_t Wq = p->Wq, Ws = p->Ws, RBq = p->RBq, KD = s->k[0], plq = p->plq;
+    const int64_t sh = s->stride[1], sw = s->stride[2];
+    const int nphh = p->nphh, nphw = p->nphw;
+    const int64_t nvec = gk_ceil_div(Wq, VL);
+    int64_t base[GK_MAXPH], jlo[GK_MAXPH], jhi[GK_MAXPH];
+    int64_t r0[GK_MAXPH], rlo[GK_MAXPH], rhi[GK_MAXPH];
+    int eo = -1;   /* stride 2 with both column phases: index of phase 0 */
+    for (int b = 0; b < nphw; b++) {
+        base[b] = ow0 * sw + p->phw[b] - s->pad[2];
+        gk_valid(base[b], sw, IW, Wq, &jlo[b], &jhi[b]);
+        if (sw == 2 && nphw == 2 && p->phw[b] == 0)
+            eo = b;
+    }
+    /* plane row r of row phase a is input row r0[a] + r * sh, inside the
+       input for r in [rlo[a], rhi[a]) */
+    for (int a = 0; a < nphh; a++) {
+        r0[a] = oh0 * sh + p->phh[a] - s->pad[1];
+        gk_valid(r0[a], sh, IH, RBq, &rlo[a], &rhi[a]);
+    }
+    /* per vector of a row: lanes [vlo, vhi) from the input (stride 1), or
+       elements [elo, ehi) of its 2 VL input elements (stride 2, both phases) */
+    int vlo[GK_PACK_VECS], vhi[GK_PACK_VECS];
+    const int hoist = nvec <= GK_PACK_VECS && (sw == 1 || eo >= 0);
+    if (hoist) {
+        for (int64_t v = 0; v < nvec; v++) {
+            int64_t lo, hi;
+            if (sw == 1) {
+                lo = jlo[0] - v * VL;
+                hi = jhi[0] - v * VL;
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > VL ? VL : hi;
+            } else {
+                lo = -base[eo] - 2 * v * VL;
+                hi = IW - base[eo] - 2 * v * VL;
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > 2 * VL ? 2 * VL : hi;
+            }
+            vlo[v] = (int)lo;
+            vhi[v] = (int)(hi > lo ? hi : lo);
+        }
+    }
+    if (hoist && sw == 1 && nphh == 1) {
+        /* one plane per (channel, kd): zero rows, input rows, zero rows */
+        for (int64_t c = 0; c < s->cin_g; c++) {
+            for (int64_t kd = 0; kd < KD; kd++) {
+                const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                TYPE *dst = buf + (c * KD + kd) * plq;
+                const int64_t lo = id >= 0 && id < ID ? rlo[0] : RBq;
+                const int64_t hi = rhi[0] > lo ? rhi[0] : lo;
+                for (int64_t r = 0; r < lo; r++, dst += Ws)
+                    for (int64_t v = 0; v < nvec; v++)
+                        V_STORE(dst + v * VL, V_SET1((TYPE)0));
+                int64_t so = ((c * ID + id) * IH + r0[0] + lo * sh) * IW + base[0];
+                for (int64_t r = lo; r < hi; r++, dst += Ws, so += sh * IW) {
+                    for (int64_t v = 0; v < nvec; v++) {
+                        const TYPE *src = GK_AT(const TYPE, xg, so + v * VL);
+                        if (vlo[v] == 0 && vhi[v] == VL)
+                            V_STORE(dst + v * VL, V_LOAD(src));
+                        else
+                            V_STORE(dst + v * VL, V_LOADZ(src, vlo[v], vhi[v]));
+                    }
+                }
+                for (int64_t r = hi; r < RBq; r++, dst += Ws)
+                    for (int64_t v = 0; v < nvec; v++)
+                        V_STORE(dst + v * VL, V_SET1((TYPE)0));
+            }
+        }
+        return;
+    }
+    for (int64_t c = 0; c < s->cin_g; c++) {
+        for (int64_t kd = 0; kd < KD; kd++) {
+            const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+            const int dvalid = id >= 0 && id < ID;
+            const int64_t cd = dvalid ? (c * ID + id) * IH : 0;   /* first row of the slice */
+            TYPE *pc = buf + (c * KD + kd) * nphh * nphw * plq;
+            /* input rows in order: (r, row phase) */
+            for (int64_t r = 0; r < RBq; r++) {
+                for (int a = 0; a < nphh; a++) {
+                    TYPE *pl = pc + a * nphw * plq + r * Ws;
+                    if (!dvalid || r < rlo[a] || r >= rhi[a]) {
+                        for (int b = 0; b < nphw; b++)
+                            for (int64_t v = 0; v < nvec; v++)
+                                V_STORE(pl + b * plq + v * VL, V_SET1((TYPE)0));
+                        continue;
+                    }
+                    const int64_t row = (cd + r0[a] + r * sh) * IW;   /* element offset */
+                    if (hoist && sw == 1) {
+                        for (int64_t v = 0; v < nvec; v++) {
+                            const TYPE *src = GK_AT(const TYPE, xg, row + base[0] + v * VL);
+                            if (vlo[v] == 0 && vhi[v] == VL)
+                                V_STORE(pl + v * VL, V_LOAD(src));
+                            else
+                                V_STORE(pl + v * VL, V_LOADZ(src, vlo[v], vhi[v]));
+                        }
+                    } else if (hoist) {
+                        TYPE *even = pl + eo * plq, *odd = pl + (1 - eo) * plq;
+                        for (int64_t v = 0; v < nvec; v++) {
+                            const TYPE *src = GK_AT(const TYPE, xg, row + base[eo] + 2 * v * VL);
+                            const int lo = vlo[v], hi = vhi[v];
+                            VT x0, x1;
+                            if (lo == 0 && hi == 2 * VL) {
+                                x0 = V_LOAD(src);
+                                x1 = V_LOAD(GK_AT(const TYPE, src, VL));
+                            } else {
+                                x0 = V_LOADZ(src, lo < VL ? lo : VL, hi < VL ? hi : VL);
+                                x1 = V_LOADZ(GK_AT(const TYPE, src, VL), lo > VL ? lo - VL : 0,
+                                             hi > VL ? hi - VL : 0);
+                            }
+                            V_STORE(even + v * VL, V_EVEN(x0, x1));
+                            V_STORE(odd + v * VL, V_ODD(x0, x1));
+                        }
+                    } else if (eo >= 0) {
+                        const int64_t b0 = base[eo];
+                        FN(copy_row_eo)(pl + eo * plq, pl + (1 - eo) * plq,
+                                        GK_AT(const TYPE, xg, row + b0), Wq, -b0, IW - b0);
+                    } else {
+                        for (int b = 0; b < nphw; b++)
+                            FN(copy_row)(pl + b * plq, GK_AT(const TYPE, xg, row + base[b]),
+                                         sw, Wq, jlo[b], jhi[b]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* A run of a pixel block: lanes [lane0, lane0 + len) are consecutive pixels
+   of one output row, (od, oh, ow0...) (columns mode), starting at element q
+   of the phase planes (compact mode); out: their offset in the output. */
+typedef struct FN(rowrun) {
+    int64_t od, oh, ow0, q, out;
+    int64_t len, lane0;
+} FN(rowrun);
+
+/* Columns mode: row j (stride P) of the tile holds tap k0 + j for the lanes
+   of the runs, zero outside the input. */
+static GTARGET void FN(pack_cols)(const gconv_shape *s, const TYPE *xg, int64_t k0,
+                                  int64_t kn, const FN(rowrun) *runs, int nruns,
+                                  int64_t P, TYPE *T)
+{
+    const int64_t ID = s->in[0], IH = s->in[1], IW = s->in[2];
+    const int64_t KD = s->k[0], KH = s->k[1], KW = s->k[2], kvol = s->k_volume;
+    const int64_t sw = s->stride[2];
+    int64_t c = k0 / kvol, r = k0 % kvol;
+    int64_t kd = r / (KH * KW), kh = (r / KW) % KH, kw = r % KW;
+    for (int64_t j = 0; j < kn; j++) {
+        TYPE *t = T + j * P;
+        const TYPE *xc = xg + c * s->in_plane;
+        for (int i = 0; i < nruns; i++) {
+            const int64_t id = runs[i].od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+            const int64_t ih = runs[i].oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+            TYPE *d = t + runs[i].lane0;
+            if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+                FN(copy_row)(d, xc, 1, runs[i].len, 0, 0);
+                continue;
+            }
+            const int64_t base = runs[i].ow0 * sw - s->pad[2] + kw * s->dil[2];
+            int64_t lo, hi;
+            gk_valid(base, sw, IW, runs[i].len, &lo, &hi);
+            FN(copy_row)(d, GK_AT(const TYPE, xc, (id * IH + ih) * IW + base), sw,
+                         runs[i].len, lo, hi);
+        }
+        if (++kw == KW) {
+            kw = 0;
+            if (++kh == KH) {
+                kh = 0;
+                if (++kd == KD) {
+                    kd = 0;
+                    c++;
+                }
+            }
+        }
+    }
+}
+
+/* Compact mode: row j (stride P) of the tile holds tap k0 + j of the runs,
+   copied from the phase planes (lanes past the runs hold leftovers). */
+GK_INLINE GTARGET void FN(pack_tile)(const TYPE *buf, const int64_t *off, int64_t k0,
+                                     int64_t kn, const FN(rowrun) *runs, int nruns,
+                                     int64_t P, TYPE *T)
+{
+    for (int64_t j = 0; j < kn; j++) {
+        const TYPE *xk = buf + off[k0 + j];
+        TYPE *t = T + j * P;
+        for (int i = 0; i < nruns; i++) {
+            const TYPE *src = xk + runs[i].q;
+            TYPE *d = t + runs[i].lane0;
+            for (int64_t l = 0; l < runs[i].len; l += VL)
+                V_STORE(d + l, V_LOAD(src + l));
+        }
+    }
+}
+
+/* Store runs of the lanes: output runs (lane0, len, out) in lane order, cut
+   at vector boundaries and joined where one continues the previous in the
+   output; fills a->segbeg for vectors [0, nvb). */
+static void FN(segments)(FN(kargs) *a, gk_seg *seg, const FN(rowrun) *runs, int nruns,
+                         int nvb)
+{
+    int ns = 0, v = 0;
+    a->segbeg[0] = 0;
+    for (int i = 0; i < nruns; i++) {
+        int64_t lane = runs[i].lane0, end = runs[i].lane0 + runs[i].len;
+        const int64_t out = runs[i].out - runs[i].lane0;   /* lane l -> out + l */
+        while (lane < end) {
+            const int64_t vv = lane / VL;
+            while (v < vv) {
+                v++;
+                a->segbeg[v] = ns;
+            }
+            const int64_t vend = (vv + 1) * VL < end ? (vv + 1) * VL : end;
+            if (ns > 0 && seg[ns - 1].v == (int)vv && seg[ns - 1].hi == (int)(lane - vv * VL) &&
+                seg[ns - 1].off == out + vv * VL) {
+                seg[ns - 1].hi = (int)(vend - vv * VL);   /* continues the previous run */
+            } else {
+                seg[ns].v = (int)vv;
+                seg[ns].lo = (int)(lane - vv * VL);
+                seg[ns].hi = (int)(vend - vv * VL);
+                seg[ns].off = out + vv * VL;
+                ns++;
+            }
+            lane = vend;
+        }
+    }
+    while (v < nvb) {
+        v++;
+        a->segbeg[v] = ns;
+    }
+}
+
+/* The input rows item it of phase mode reads, as prefetch runs. */
+static void FN(pf_item)(const gk_plan *p, const gconv_shape *s, int64_t it,
+                        const TYPE *x, gk_pf *pf)
+{
+    int64_t t = it / p->nocc;
+    t /= p->ncb;
+    const int64_t rbi = t % p->nrb;
+    t /= p->nrb;
+    const int64_t od = t % s->out[0];
+    t /= s->out[0];
+    const int64_t g = t % s->groups, n = t / s->groups;
+    const int64_t ID = s->in[0], IH = s->in[1], IW = s->in[2];
+    int64_t d0 = od * s->stride[0] - s->pad[0], d1 = d0 + (s->k[0] - 1) * s->dil[0];
+    int64_t h0 = rbi * p->RB * s->stride[1] - s->pad[1];
+    int64_t h1 = h0 + (p->RBq - 1) * s->stride[1] + (s->stride[1] - 1);
+    d0 = d0 < 0 ? 0 : d0;
+    d1 = d1 >= ID ? ID - 1 : d1;
+    h0 = h0 < 0 ? 0 : h0;
+    h1 = h1 >= IH ? IH - 1 : h1;
+    pf->chan = pf->pos = 0;
+    pf->nchan = 0;
+    if (d0 > d1 || h0 > h1)
+        return;
+    const int64_t start = (d0 * IH + h0) * IW, end = (d1 * IH + h1 + 1) * IW;
+    pf->base = (const char *)(x + (n * s->in_channels + g * s->cin_g) * s->in_plane + start);
+    pf->stride = s->in_plane * (int64_t)sizeof(TYPE);
+    pf->bytes = (end - start) * (int64_t)sizeof(TYPE);
+    pf->nchan = s->cin_g;
+}
+
+/* ---- one work item ----------------------------------------------------------- */
+
+/* Runs the kernels of output-channel blocks [ob0, ob1) of a group on the
+   prepared args (x, off, K, accumulate and segments set; w, bias and out at
+   the group's first channel). */
+static GTARGET void FN(blocks)(const gk_plan *p, FN(kargs) *a, int nvb,
+                               int64_t ob0, int64_t ob1, int64_t coutg)
+{
+    const TYPE *w = a->w, *bias = a->bias;
+    TYPE *out = a->out;
+    for (int64_t ob = ob0; ob < ob1; ob++) {
+        int64_t oc = ob * p->mo;
+        int mo = (int)(coutg - oc < p->mo ? coutg - oc : p->mo);
+        a->w = w + oc * a->ldw;
+        a->bias = bias != NULL ? bias + oc : NULL;
+        a->out = out + oc * a->ldo;
+        FN(ktab)[mo][nvb](a);
+    }
+    a->w = w;
+    a->bias = bias;
+    a->out = out;
+}
+
+static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
+                             const TYPE *w, const TYPE *wt, const TYPE *bias,
+                             const TYPE *x, TYPE *y, const int64_t *off,
+                             const int64_t *offt, TYPE *buf)
+{
+    (void)wt;
+    const int64_t G = s->groups, coutg = s->cout_g, plane = s->out_plane;
+    const int64_t OH = s->out[1], OW = s->out[2];
+    const int64_t P = (int64_t)p->nv * VL;
+    gk_seg seg[GK_NVMAX * (VL + 1)];
+    FN(rowrun) runs[GK_NVMAX * VL + 2];
+    FN(kargs) a;
+    int64_t t = it;
+    const int64_t occi = t % p->nocc;
+    t /= p->nocc;
+    const int64_t ob0 = occi * p->occ;
+    const int64_t ob1 = ob0 + p->occ < p->nob ? ob0 + p->occ : p->nob;
+
+    a.ldw = p->K;
+    a.ldo = plane;
+    a.seg = seg;
+    a.accumulate = 0;
+
+    if (p->mode == GK_PHASE) {
+        const int64_t cbi = t % p->ncb;
+        t /= p->ncb;
+        const int64_t rbi = t % p->nrb;
+        t /= p->nrb;
+        const int64_t od = t % s->out[0];
+        t /= s->out[0];
+        const int64_t g = t % G, n = t / G;
+        const int64_t oh0 = rbi * p->RB, ow0 = cbi * p->CB;
+        const int64_t rb = OH - oh0 < p->RB ? OH - oh0 : p->RB;
+        const int64_t cb = OW - ow0 < p->CB ? OW - ow0 : p->CB;
+        const int64_t Ws = p->Ws;
+        FN(pack_phase)(p, s, x + (n * s->in_channels + g * s->cin_g) * s->in_plane, od,
+                       oh0, ow0, buf);
+        const TYPE *wg = w + g * coutg * p->K;
+        const TYPE *bg = bias != NULL ? bias + g * coutg : NULL;
+        a.out = y + (n * s->out_channels + g * coutg) * plane + od * OH * OW;
+        /* the next item (most often this thread's next) reads other input:
+           fetch it while this one computes */
+        gk_pf pf;
+        pf.nchan = 0;
+        if (p->prefetch && occi + 1 == p->nocc && it + 1 < p->items)
+            FN(pf_item)(p, s, it + 1, x, &pf);
+        const int64_t nblk = p->compact ? gk_ceil_div(rb * cb, P) : gk_ceil_div((rb - 1) * Ws + cb, P);
+        const int64_t pf_lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64), nblk) : 0;
+#ifdef GK_OCV
+        if (p->ocv) {
+            /* blocks of up to opmax(mv) pixels of a row, mv channel vectors */
+            const int64_t pm = FN(opmax)(p->mv);
+            const int64_t pc = gk_ceil_div(cb, gk_ceil_div(cb, pm));
+            FN(oargs) oa;
+            oa.K = p->K;
+            oa.ldw = coutg;
+            oa.off = off;
+            oa.ldo = plane;
+            /* channel blocks outside: their weights stay in the cache */
+            for (int64_t ob = ob0; ob < ob1; ob++) {
+                const int64_t oc = ob * p->mv * VL;
+                const int mv = (int)((coutg - oc) / VL < p->mv ? (coutg - oc) / VL : p->mv);
+                oa.w = wt + g * coutg * p->K + oc;
+                oa.bias = bg != NULL ? bg + oc : NULL;
+                for (int64_t i = 0; i < rb; i++) {
+                    gk_pf_step(&pf, gk_ceil_div(pf_lines * (gk_ceil_div(cb, P) + 1), ob1 - ob0));
+                    for (int64_t j0 = 0; j0 < cb; j0 += pc) {
+                        const int np = (int)(cb - j0 < pc ? cb - j0 : pc);
+                        oa.x = buf + i * Ws + j0;
+                        oa.out = a.out + oc * plane + (oh0 + i) * OW + ow0 + j0;
+                        FN(otab)[mv][np](&oa);
+                    }
+                }
+            }
+        } else
+#endif
+        if (!p->compact) {
+            /* lanes q = i * Ws + j over the rows, columns j >= cb not stored */
+            const int64_t L = (rb - 1) * Ws + cb;
+            a.K = p->K;
+            a.off = off;
+            a.w = wg;
+            a.bias = bg;
+            for (int64_t q0 = 0; q0 < L; q0 += P) {
+                int nvb = (int)gk_ceil_div(L - q0, VL);
+                if (nvb > p->nv)
+                    nvb = p->nv;
+                const int64_t qe = q0 + (int64_t)nvb * VL < L ? q0 + (int64_t)nvb * VL : L;
+                int nr = 0;
+                int64_t i = q0 / Ws, j = q0 - i * Ws;
+                for (int64_t q = q0; q < qe; i++, j = 0) {
+                    int64_t len = cb - j;
+                    if (len > 0) {
+                        if (len > qe - q)
+                            len = qe - q;
+                        runs[nr].lane0 = q - q0;
+                        runs[nr].len = len;
+                        runs[nr].out = (oh0 + i) * OW + ow0 + j;
+                        nr++;
+                    }
+                    q += Ws - j;
+                }
+                FN(segments)(&a, seg, runs, nr, nvb);
+                a.x = buf + q0;
+                gk_pf_step(&pf, pf_lines);
+                FN(blocks)(p, &a, nvb, ob0, ob1, coutg);
+            }
+        } else {
+            /* tiles of P pixels without the extra columns */
+            const int64_t NI = rb * cb;
+            TYPE *T = buf + p->tile;
+            a.x = T;
+            a.off = offt;
+            for (int64_t i0 = 0; i0 < NI; i0 += P) {
+                const int64_t npix = NI - i0 < P ? NI - i0 : P;
+                const int nvb = (int)gk_ceil_div(npix, VL);
+                int nr = 0;
+                int64_t i = i0 / cb, j = i0 - i * cb;
+                for (int64_t l = 0; l < npix; i++, j = 0) {
+                    const int64_t len = cb - j < npix - l ? cb - j : npix - l;
+                    runs[nr].lane0 = l;
+                    runs[nr].len = len;
+                    runs[nr].q = i * Ws + j;
+                    runs[nr].out = (oh0 + i) * OW + ow0 + j;
+                    nr++;
+                    l += len;
+                }
+                FN(segments)(&a, seg, runs, nr, nvb);
+                gk_pf_step(&pf, pf_lines);
+                for (int64_t k0 = 0; k0 < p->K; k0 += p->kc) {
+                    const int64_t kn = p->K - k0 < p->kc ? p->K - k0 : p->kc;
+                    FN(pack_tile)(buf, off, k0, kn, runs, nr, P, T);
+                    a.K = kn;
+                    a.w = wg + k0;
+                    a.accumulate = k0 > 0;
+                    a.bias = k0 == 0 ? bg : NULL;
+                    FN(blocks)(p, &a, nvb, ob0, ob1, coutg);
+                }
+            }
+        }
+    } else if (p->mode == GK_COLS) {
+        const int64_t pb = t % p->npb;
+        t /= p->npb;
+        const int64_t g = t % G, n = t / G;
+        const int64_t p0 = pb * P;
+        const int64_t npix = plane - p0 < P ? plane - p0 : P;
+        const int nvb = (int)gk_ceil_div(npix, VL);
+        int nr = 0;
+        {
+            int64_t q = p0, lane = 0;
+            const int64_t hw = OH * OW;
+            while (lane < npix) {
+                const int64_t od = q / hw, rem = q % hw;
+                const int64_t oh = rem / OW, ow = rem % OW;
+                const int64_t len = OW - ow < npix - lane ? OW - ow : npix - lane;
+                runs[nr].od = od;
+                runs[nr].oh = oh;
+                runs[nr].ow0 = ow;
+                runs[nr].len = len;
+                runs[nr].lane0 = lane;
+                runs[nr].out = q;
+                nr++;
+                lane += len;
+                q += len;
+            }
+        }
+        FN(segments)(&a, seg, runs, nr, nvb);
+        const TYPE *xg = x + (n * s->in_channels + g * s->cin_g) * s->in_plane;
+        a.x = buf;
+        a.off = offt;
+        a.out = y + (n * s->out_channels + g * coutg) * plane;
+        for (int64_t k0 = 0; k0 < p->K; k0 += p->kc) {
+            const int64_t kn = p->K - k0 < p->kc ? p->K - k0 : p->kc;
+            FN(pack_cols)(s, xg, k0, kn, runs, nr, P, buf);
+            a.K = kn;
+            a.w = w + g * coutg * p->K + k0;
+            a.accumulate = k0 > 0;
+            a.bias = bias != NULL && k0 == 0 ? bias + g * coutg : NULL;
+            FN(blocks)(p, &a, nvb, ob0, ob1, coutg);
+        }
+    } else { /* GK_INPLACE */
+        const int64_t pb = t % p->npb;
+        t /= p->npb;
+        const int64_t g = t % G, n = t / G;
+        const int64_t nfb = gk_ceil_div(p->nfullvec, p->nv);
+        int64_t start;
+        int nvb;
+        if (pb < nfb) {
+            const int64_t v0 = pb * p->nv;
+            nvb = (int)(p->nfullvec - v0 < p->nv ? p->nfullvec - v0 : p->nv);
+            start = v0 * VL;
+            runs[0].lane0 = 0;
+            runs[0].len = (int64_t)nvb * VL;
+        } else {
+            /* the last plane % VL pixels: one vector ending at the plane's end */
+            nvb = 1;
+            start = plane - VL;
+            runs[0].lane0 = VL - plane % VL;
+            runs[0].len = plane % VL;
+        }
+        runs[0].out = start + runs[0].lane0;
+        FN(segments)(&a, seg, runs, 1, nvb);
+        a.K = p->K;
+        a.off = off;
+        a.x = x + (n * s->in_channels + g * s->cin_g) * s->in_plane + start;
+        a.w = w + g * coutg * p->K;
+        a.bias = bias != NULL ? bias + g * coutg : NULL;
+        a.out = y + (n * s->out_channels + g * coutg) * plane;
+        /* the K input rows of the next block are as many short streams, too
+           many for the hardware to follow: fetch them during this block */
+        gk_pf pf;
+        pf.nchan = 0;
+        pf.chan = pf.pos = 0;
+        const int64_t next = start + (int64_t)nvb * VL;
+        if (p->prefetch && occi + 1 == p->nocc && pb + 1 < p->npb) {
+            pf.base = (const char *)(a.x + (int64_t)nvb * VL);
+            pf.stride = s->in_plane * (int64_t)sizeof(TYPE);
+            pf.bytes = (plane - next < P ? plane - next : P) * (int64_t)sizeof(TYPE);
+            pf.nchan = p->K;
+        }
+        const int64_t lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64),
+                                                         ob1 - ob0) : 0;
+        for (int64_t ob = ob0; ob < ob1; ob++) {
+            gk_pf_step(&pf, lines);
+            FN(blocks)(p, &a, nvb, ob, ob + 1, coutg);
+        }
+    }
+}
+
+/* ---- the call ---------------------------------------------------------------- */
+
+static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bias,
+                            const TYPE *x, TYPE *y, int threads)
+{
+    gk_plan p;
+    FN(plan)(s, threads, &p);
+    const int64_t P = (int64_t)p.nv * VL;
+    const int64_t nofft = p.kc;
+    int64_t *off = (int64_t *)gconv__alloc(p.noff + nofft, sizeof(int64_t));
+    TYPE *buf = NULL, *wt = NULL;
+    if (p.bufsz > 0)
+        buf = (TYPE *)gconv__alloc(p.bufsz * p.nt, sizeof(TYPE));
+    if (p.ocv)
+        wt = (TYPE *)gconv__alloc(s->weight_elements, sizeof(TYPE));
+    if (off == NULL || (p.bufsz > 0 && buf == NULL) || (p.ocv && wt == NULL)) {
+        gconv__free(off);
+        gconv__free(buf);
+        gconv__free(wt);
+        return GCONV_ERR_NO_MEMORY;
+    }
+    int64_t *offt = off + p.noff;   /* tap j of a tile: row j */
+    for (int64_t j = 0; j < nofft; j++)
+        offt[j] = j * P;
+
+    if (p.mode == GK_INPLACE) {
+        for (int64_t k = 0; k < p.noff; k++)
+            off[k] = k * s->in_plane;
+    } else if (p.mode == GK_PHASE) {
+        const int64_t KD = s->k[0], KH = s->k[1], KW = s->k[2];
+        int64_t k = 0;
+        for (int64_t c = 0; c < s->cin_g; c++)
+            for (int64_t kd = 0; kd < KD; kd++)
+                for (int64_t kh = 0; kh < KH; kh++) {
+                    const int64_t vh = kh * s->dil[1];
+                    const int a = FN(phase_index)(p.phh, p.nphh, vh % s->stride[1]);
+                    for (int64_t kw = 0; kw < KW; kw++, k++) {
+                        const int64_t vw = kw * s->dil[2];
+                        const int b = FN(phase_index)(p.phw, p.nphw, vw % s->stride[2]);
+                        off[k] = (((c * KD + kd) * p.nphh + a) * p.nphw + b) * p.plq +
+                                 (vh / s->stride[1]) * p.Ws + vw / s->stride[2];
+                    }
+                }
+        /* lanes that are not stored read the gaps after the planes and the
+           end of the buffer: keep them finite */
+        for (int i = 0; i < p.nt; i++) {
+            TYPE *b = buf + i * p.bufsz;
+            for (int64_t pl = 0; pl < p.planes; pl++)
+                memset(b + pl * p.plq + (p.RBq - 1) * p.Ws + p.Wq, 0, (size_t)VL * sizeof(TYPE));
+            const int64_t used = p.planes * p.plq;
+            const int64_t end = p.compact ? p.tile : p.bufsz;
+            memset(b + used, 0, (size_t)(end - used) * sizeof(TYPE));
+        }
+    }
+
+    if (p.nt > 1) {
+        GCONV_PRAGMA(omp parallel num_threads(p.nt))
+        {
+            TYPE *mybuf = buf != NULL ? buf + (int64_t)gk_thread_id() * p.bufsz : NULL;
+#ifdef GK_OCV
+            if (p.ocv) {
+                GCONV_PRAGMA(omp for schedule(static))
+                for (int64_t g = 0; g < s->groups; g++)
+                    FN(transpose_weights)(s, w, wt, g);
+            }
+#endif
+            GCONV_PRAGMA(omp for schedule(static))
+            for (int64_t it = 0; it < p.items; it++)
+                FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, mybuf);
+        }
+    } else {
+#ifdef GK_OCV
+        if (p.ocv)
+            for (int64_t g = 0; g < s->groups; g++)
+                FN(transpose_weights)(s, w, wt, g);
+#endif
+        for (int64_t it = 0; it < p.items; it++)
+            FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, buf);
+    }
+    gconv__free(off);
+    gconv__free(buf);
+    gconv__free(wt);
+    return GCONV_OK;
+}
+
+#undef FN
