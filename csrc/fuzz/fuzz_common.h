@@ -233,7 +233,7 @@ static fz_model fz_model_params(const gconv_params *p)
         m.status = GCONV_ERR_NULL_POINTER;
         return m;
     }
-    if (p->struct_size < sizeof(gconv_params)) {
+    if (p->struct_size != sizeof(gconv_params)) {
         m.status = GCONV_ERR_STRUCT_SIZE;
         return m;
     }
@@ -248,8 +248,25 @@ static fz_model fz_model_params(const gconv_params *p)
     }
     int nd = p->ndim;
     for (int d = 0; d < nd; d++) {
-        if (p->input_size[d] < 1 || p->kernel_size[d] < 1 || p->stride[d] < 1 ||
-            p->dilation[d] < 1 || p->pad_before[d] < 0 || p->pad_after[d] < 0) {
+        /* in the gate's order: a stride or dilation beyond the element limit
+           is an overflow, the other out-of-range values a shape error */
+        if (p->input_size[d] < 1 || p->kernel_size[d] < 1 || p->stride[d] < 1) {
+            m.status = GCONV_ERR_SHAPE;
+            return m;
+        }
+        if (fz_over(p->stride[d])) {
+            m.status = GCONV_ERR_OVERFLOW;
+            return m;
+        }
+        if (p->dilation[d] < 1) {
+            m.status = GCONV_ERR_SHAPE;
+            return m;
+        }
+        if (fz_over(p->dilation[d])) {
+            m.status = GCONV_ERR_OVERFLOW;
+            return m;
+        }
+        if (p->pad_before[d] < 0 || p->pad_after[d] < 0) {
             m.status = GCONV_ERR_SHAPE;
             return m;
         }

@@ -548,14 +548,16 @@ static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
             if (sw == 1) {
                 lo = jlo[0] - v * VL;
                 hi = jhi[0] - v * VL;
-                lo = lo < 0 ? 0 : lo;
+                lo = lo < 0 ? 0 : (lo > VL ? VL : lo);
                 hi = hi > VL ? VL : hi;
             } else {
                 lo = -base[eo] - 2 * v * VL;
                 hi = IW - base[eo] - 2 * v * VL;
-                lo = lo < 0 ? 0 : lo;
+                lo = lo < 0 ? 0 : (lo > 2 * VL ? 2 * VL : lo);
                 hi = hi > 2 * VL ? 2 * VL : hi;
             }
+            /* a vector wholly outside the input gets the empty lane range
+               [lo, lo) with lo <= the lane count, which the masks allow */
             vlo[v] = (int)lo;
             vhi[v] = (int)(hi > lo ? hi : lo);
         }
