@@ -32,6 +32,7 @@ static int failures, checks;
 /* The largest element count a buffer may have: 8 * count must fit in
    int64_t and in size_t. */
 #define MAX_EL ((int64_t)((uint64_t)(SIZE_MAX < INT64_MAX ? SIZE_MAX : INT64_MAX) / 8))
+#define BIG MAX_EL   /* the largest valid stride or dilation */
 #define BIG32 ((uint64_t)SIZE_MAX <= UINT32_MAX)   /* a 32-bit target */
 
 static gconv_params p1(int64_t batch, int64_t cin, int64_t cout, int64_t groups,
@@ -245,30 +246,31 @@ static void overflowing(void)
     expect_status("stride INT64_MIN", &p, GCONV_ERR_SHAPE, 1);
 }
 
-/* Huge strides and dilations that are valid: the border arithmetic must not
-   overflow (regression: the generic kernel's first-valid-output formula
-   added the stride to the padding), and the results are right. */
+/* Huge strides and dilations that are valid (up to the element limit, BIG):
+   the border arithmetic must not overflow (regression: the generic kernel's
+   first-valid-output formula added the stride to the padding), and the
+   results are right.  Beyond the limit they are GCONV_ERR_OVERFLOW. */
 static void huge_valid_steps(void)
 {
     gconv_params p = p1(1, 1, 1, 1, 3, 1);
-    p.stride[0] = INT64_MAX;
+    p.stride[0] = BIG;
     p.pad_before[0] = 5;
     float x[3] = {1, 2, 3}, w[1] = {2}, b[1] = {0.5f}, y[1] = {-1};
     gconv_status st = gconv_conv_f32(&p, x, 3, w, 1, b, 1, y, 1, 1);
-    EXPECT(st == GCONV_OK && y[0] == 0.5f, "stride INT64_MAX over padding: %d, %g",
+    EXPECT(st == GCONV_OK && y[0] == 0.5f, "stride BIG over padding: %d, %g",
            (int)st, (double)y[0]);
     p.pad_before[0] = 0;
     st = gconv_conv_f32(&p, x, 3, w, 1, b, 1, y, 1, 1);
-    EXPECT(st == GCONV_OK && y[0] == 2.5f, "stride INT64_MAX: %d, %g", (int)st,
+    EXPECT(st == GCONV_OK && y[0] == 2.5f, "stride BIG: %d, %g", (int)st,
            (double)y[0]);
     p = p1(1, 1, 1, 1, 3, 1);
-    p.dilation[0] = INT64_MAX;            /* kernel 1: the dilation spans nothing */
+    p.dilation[0] = BIG;            /* kernel 1: the dilation spans nothing */
     p.pad_before[0] = 1;
     p.stride[0] = 2;
     float y2[2] = {-1, -1};
     st = gconv_conv_f32(&p, x, 3, w, 1, NULL, 0, y2, 2, 1);
     EXPECT(st == GCONV_OK && y2[0] == 0.0f && y2[1] == 4.0f,
-           "dilation INT64_MAX with kernel 1: %d, %g %g", (int)st, (double)y2[0],
+           "dilation BIG with kernel 1: %d, %g %g", (int)st, (double)y2[0],
            (double)y2[1]);
     /* 2-D, both strides huge, depth-wise layout */
     gconv_params q;
@@ -278,8 +280,8 @@ static void huge_valid_steps(void)
     q.input_size[1] = 4;
     q.kernel_size[0] = 2;
     q.kernel_size[1] = 1;
-    q.stride[0] = INT64_MAX;
-    q.stride[1] = INT64_MAX - 1;
+    q.stride[0] = BIG;
+    q.stride[1] = BIG - 1;
     q.pad_before[0] = q.pad_after[0] = 1;
     q.pad_before[1] = q.pad_after[1] = 3;
     double xd[24], wd[4] = {1, 10, 100, 1000}, yd[2] = {-1, -1};
@@ -289,6 +291,15 @@ static void huge_valid_steps(void)
     /* output (0,0) of channel c reads rows -1 and 0 at column -3: padding */
     EXPECT(st == GCONV_OK && yd[0] == 0.0 && yd[1] == 0.0, "2-D huge strides: %d, %g %g",
            (int)st, yd[0], yd[1]);
+    /* one past the limit, and INT64_MAX itself */
+    p = p1(1, 1, 1, 1, 3, 1);
+    p.stride[0] = BIG + 1;
+    expect_status("stride BIG + 1", &p, GCONV_ERR_OVERFLOW, 1);
+    p.stride[0] = INT64_MAX;
+    expect_status("stride INT64_MAX", &p, GCONV_ERR_OVERFLOW, 1);
+    p = p1(1, 1, 1, 1, 3, 1);
+    p.dilation[0] = INT64_MAX;
+    expect_status("dilation INT64_MAX", &p, GCONV_ERR_OVERFLOW, 1);
 }
 
 /* A plan executed on a batch that overflows, or is negative. */
