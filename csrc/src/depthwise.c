@@ -1,0 +1,201 @@
+/*
+ * depthwise.c -- the depthwise kernel family: every shape whose groups have
+ * exactly one input channel (in_channels == groups), channel multipliers
+ * (several output channels per group) included, 1-D, 2-D and 3-D, float
+ * and double.
+ *
+ * Layout of the work.  Each output plane (batch item, output channel) is
+ * the 2-D/3-D correlation of one input plane with one small filter.  The
+ * kernels vectorise along the output width (the NCHW layout is fixed) and
+ * keep the accumulators of several output rows in registers:
+ *
+ *   - specialised kernels for square 3x3, 5x5 and 7x7 filters with stride 1
+ *     or 2 in height and width and no dilation there (any depth kernel,
+ *     stride, dilation and padding).  They walk the input rows of a group
+ *     of R output rows once, loading each shifted input vector once and
+ *     adding it into every output row that uses it, with the filter held in
+ *     (broadcast) registers.  Stride 2 loads two vectors and takes their
+ *     even or odd lanes.
+ *   - a general kernel for every other depthwise shape (1-D, rectangular or
+ *     large filters, dilations, other strides): one output row at a time,
+ *     four vectors of it per pass, one tap at a time.
+ *
+ * Padding is not copied: vector chunks whose taps all lie inside the input
+ * row run with plain loads, the chunks at the borders with masked loads that
+ * read zeros outside the row, and input rows (or depth slices) that fall in
+ * the padding are skipped.  No buffer is allocated at all.
+ *
+ * Each output element is bias + the products of its taps, accumulated with
+ * fused multiply-adds in (kd, kh, kw) order; padding columns inside a border
+ * chunk add w * 0, padding rows and slices are skipped.  Which of these
+ * happens depends only on the element's position (chunks start at fixed
+ * multiples of the vector length), never on how rows or planes were split
+ * among threads, so results are bitwise identical for any thread count.
+ *
+ * Vector paths: AVX-512F and AVX2+FMA (x86 only, compiled with target
+ * attributes and chosen by the isa level at run time) and a portable C path
+ * on small fixed-length arrays, the same kernel source for all three.
+ */
+#include "internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#  define DW_X86 1
+#  include <immintrin.h>
+#else
+#  define DW_X86 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define DW_INLINE static inline __attribute__((always_inline))
+#else
+#  define DW_INLINE static inline
+#endif
+
+/* Full unrolling of the small constant-trip loops of the kernels. */
+#if defined(__clang__)
+#  define DW_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__) && __GNUC__ >= 8
+#  define DW_UNROLL _Pragma("GCC unroll 64")
+#else
+#  define DW_UNROLL
+#endif
+
+#define DW_ISA_GENERIC 0
+#define DW_ISA_AVX2 1
+#define DW_ISA_AVX512 2
+
+#define DW_RMAX 4          /* output rows per pass of a specialised kernel */
+#define DW_CMAX 4          /* vectors per pass of the general kernel */
+#define DW_KMAX 7          /* largest specialised filter side */
+#define DW_NI_MAX ((DW_RMAX - 1) * 2 + DW_KMAX)   /* input rows per pass */
+
+/* Below this many multiply-adds a call runs on one thread: starting the
+   team would cost more than it saves. */
+#define DW_SMALL_WORK 40000
+
+/* The specialised filters: side and stride (height and width alike). */
+static const int dw_specs[][2] = {
+    {3, 1}, {3, 2}, {5, 1}, {5, 2}, {7, 1}, {7, 2},
+};
+#define DW_NSPECS ((int)(sizeof dw_specs / sizeof dw_specs[0]))
+
+/* The normalised geometry of one call, shared by every task. */
+typedef struct dw_geom {
+    int64_t groups, mult;            /* mult: output channels per group */
+    int64_t in_d, in_h, in_w, out_d, out_h, out_w;
+    int64_t kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw;
+    int64_t in_plane, out_plane, kvol;
+    int spec;                        /* index into dw_specs, or -1: general */
+} dw_geom;
+
+static int dw_spec_of(const gconv_shape *s)
+{
+    if (s->k[1] != s->k[2] || s->stride[1] != s->stride[2] || s->dil[1] != 1 ||
+        s->dil[2] != 1)
+        return -1;
+    for (int i = 0; i < DW_NSPECS; i++) {
+        if (s->k[1] == dw_specs[i][0] && s->stride[1] == dw_specs[i][1])
+            return i;
+    }
+    return -1;
+}
+
+static void dw_geom_init(dw_geom *g, const gconv_shape *s)
+{
+    g->groups = s->groups;
+    g->mult = s->cout_g;
+    g->in_d = s->in[0];
+    g->in_h = s->in[1];
+    g->in_w = s->in[2];
+    g->out_d = s->out[0];
+    g->out_h = s->out[1];
+    g->out_w = s->out[2];
+    g->kd = s->k[0];
+    g->kh = s->k[1];
+    g->kw = s->k[2];
+    g->sd = s->stride[0];
+    g->sh = s->stride[1];
+    g->sw = s->stride[2];
+    g->pd = s->pad[0];
+    g->ph = s->pad[1];
+    g->pw = s->pad[2];
+    g->dd = s->dil[0];
+    g->dh = s->dil[1];
+    g->dw = s->dil[2];
+    g->in_plane = s->in_plane;
+    g->out_plane = s->out_plane;
+    g->kvol = s->k_volume;
+    g->spec = dw_spec_of(s);
+}
+
+/* How the work of a call is cut into units for the threads: every
+   (batch item, group) plane, cut further into blocks of output channels
+   (of the group) and of output rows (depth x height) while there are too
+   few planes to keep the threads busy.  The cut changes which thread
+   computes an output, never how. */
+typedef struct dw_split {
+    int threads;
+    int64_t planes, units, chunk;   /* chunk: units per scheduling grab */
+    int64_t mblocks, mper;          /* channel blocks of mper channels */
+    int64_t rblocks, rper;          /* row blocks of rper rows */
+} dw_split;
+
+static void dw_split_init(dw_split *p, const gconv_shape *s, int threads)
+{
+    const int64_t rows = s->out[0] * s->out[1];
+    /* output elements times taps; saturates instead of overflowing */
+    const double work = (double)s->output_elements * (double)s->k_volume;
+    p->threads = threads < 1 ? 1 : threads;
+    if (work < (double)DW_SMALL_WORK)
+        p->threads = 1;
+    p->planes = s->batch * s->groups;
+    p->mblocks = 1;
+    p->mper = s->cout_g;
+    p->rblocks = 1;
+    p->rper = rows;
+    if (p->threads > 1) {
+        const int64_t want = 4 * (int64_t)p->threads;
+        if (p->planes < want) {
+            /* rows first (blocks of at least DW_RMAX rows), then channels */
+            int64_t rb = (want + p->planes - 1) / p->planes;
+            int64_t rb_max = (rows + DW_RMAX - 1) / DW_RMAX;
+            if (rb > rb_max)
+                rb = rb_max;
+            if (rb < 1)
+                rb = 1;
+            p->rper = (rows + rb - 1) / rb;
+            p->rblocks = (rows + p->rper - 1) / p->rper;
+            if (p->planes * p->rblocks < want && s->cout_g > 1) {
+                int64_t have = p->planes * p->rblocks;
+                int64_t mb = (want + have - 1) / have;
+                if (mb > s->cout_g)
+                    mb = s->cout_g;
+                p->mper = (s->cout_g + mb - 1) / mb;
+                p->mblocks = (s->cout_g + p->mper - 1) / p->mper;
+            }
+        }
+    }
+    p->units = p->planes * p->mblocks * p->rblocks;
+    p->chunk = p->units / (8 * (int64_t)p->threads);
+    if (p->chunk < 1)
+        p->chunk = 1;
+}
+
+#define TYPE float
+#define SFX f32
+#define DW_DOUBLE 0
+#include "depthwise.template.h"
+#undef TYPE
+#undef SFX
+#undef DW_DOUBLE
+
+#define TYPE double
+#define SFX f64
+#define DW_DOUBLE 1
+#include "depthwise.template.h"
+#undef TYPE
+#undef SFX
+#undef DW_DOUBLE
