@@ -6,23 +6,22 @@
 #define FN(name) GCONV_CAT(name, SFX)
 #define DW_ARGS FN(dw_args)
 
-/* One call of a row kernel: R consecutive output rows (one depth slice) of
-   one output channel, the taps of one filter depth slice kd. */
+/* One call of a plane kernel: output rows [oh0, oh1) of one output
+   channel and output depth slice, the taps of one filter depth slice. */
 typedef struct DW_ARGS {
-    const TYPE *xr[DW_NI_MAX];  /* specialised: input row oh0*S - ph + i, or NULL */
-    TYPE *yr[DW_RMAX];          /* the R output rows */
-    const TYPE *slice;          /* general: the input depth slice */
-    const TYPE *w;              /* filter taps (kh, kw) of slice kd */
-    TYPE bias;
-    int first;                  /* start from the bias (else from yr) */
-    int R;
-    int64_t oh0;                /* first output row (general kernel) */
     const dw_geom *g;
+    const TYPE *slice;          /* the input depth slice (the plane in 2-D) */
+    TYPE *y;                    /* output row oh0 */
+    const TYPE *w;              /* filter taps (kh, kw) of the slice */
+    TYPE bias;
+    int first;                  /* start from the bias (else add to y) */
+    int64_t oh0, oh1;
+    const void *masks;          /* the vector path's border masks */
 } DW_ARGS;
 
-typedef void (*FN(dw_task_fn))(const dw_geom *g, const TYPE *w, const TYPE *b,
-                               const TYPE *x, TYPE *y, int64_t n, int64_t grp,
-                               int64_t m0, int64_t m1, int64_t r0, int64_t r1);
+typedef void (*FN(dw_task_fn))(const dw_geom *g, const dw_split *p, const TYPE *w,
+                               const TYPE *b, const TYPE *x, TYPE *y,
+                               int64_t u0, int64_t u1);
 
 #if DW_X86
 #  define DW_ISA DW_ISA_AVX512
@@ -77,22 +76,15 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
     (void)isa;
 #endif
 
-    const int64_t units = p.units, chunk = p.chunk;
+    /* blocks of p.chunk units, handed out one by one */
+    const int64_t chunk = p.chunk;
+    const int64_t blocks = (p.units + chunk - 1) / chunk;
     const int nt = p.threads;
-    GCONV_PRAGMA(omp parallel for num_threads(nt) schedule(dynamic, chunk) if(nt > 1))
-    for (int64_t u = 0; u < units; u++) {
-        int64_t t = u;
-        const int64_t rb = t % p.rblocks;
-        t /= p.rblocks;
-        const int64_t mb = t % p.mblocks;
-        const int64_t plane = t / p.mblocks;
-        const int64_t n = plane / g.groups, grp = plane % g.groups;
-        const int64_t m0 = mb * p.mper;
-        const int64_t m1 = m0 + p.mper < g.mult ? m0 + p.mper : g.mult;
-        const int64_t r0 = rb * p.rper;
-        const int64_t rows = g.out_d * g.out_h;
-        const int64_t r1 = r0 + p.rper < rows ? r0 + p.rper : rows;
-        task(&g, weight, bias, input, output, n, grp, m0, m1, r0, r1);
+    GCONV_PRAGMA(omp parallel for num_threads(nt) schedule(dynamic, 1) if(nt > 1))
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t u0 = blk * chunk;
+        const int64_t u1 = u0 + chunk < p.units ? u0 + chunk : p.units;
+        task(&g, &p, weight, bias, input, output, u0, u1);
     }
     return GCONV_OK;
 }

@@ -37,6 +37,7 @@ ISA_FN VT IFN(v_set1)(TYPE a) { return _mm512_set1_pd(a); }
 ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm512_loadu_pd(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm512_storeu_pd(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm512_fmadd_pd(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm512_add_pd(a, b); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm512_maskz_loadu_pd(m, p); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm512_mask_storeu_pd(p, m, v); }
 ISA_FN VT IFN(v_evens)(VT a, VT b)
@@ -55,6 +56,7 @@ ISA_FN VT IFN(v_set1)(TYPE a) { return _mm512_set1_ps(a); }
 ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm512_loadu_ps(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm512_storeu_ps(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm512_fmadd_ps(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm512_add_ps(a, b); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm512_maskz_loadu_ps(m, p); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm512_mask_storeu_ps(p, m, v); }
 ISA_FN VT IFN(v_evens)(VT a, VT b)
@@ -83,6 +85,7 @@ ISA_FN VT IFN(v_set1)(TYPE a) { return _mm256_set1_pd(a); }
 ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_pd(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_pd(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_pd(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_pd(a, b); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskload_pd(p, m); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_maskstore_pd(p, m, v); }
 /* [a0 b0 a2 b2] -> [a0 a2 b0 b2] */
@@ -108,6 +111,7 @@ ISA_FN VT IFN(v_set1)(TYPE a) { return _mm256_set1_ps(a); }
 ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_ps(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_ps(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_ps(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_ps(a, b); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskload_ps(p, m); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_maskstore_ps(p, m, v); }
 /* per 128-bit half [a0 a2 b0 b2 | a4 a6 b4 b6], then the 64-bit pairs
@@ -160,6 +164,13 @@ ISA_FN VT IFN(v_fma)(VT a, VT b, VT c)
         r.v[l] = a.v[l] * b.v[l] + c.v[l];
     return r;
 }
+ISA_FN VT IFN(v_add)(VT a, VT b)
+{
+    VT r;
+    for (int l = 0; l < DW_VL; l++)
+        r.v[l] = a.v[l] + b.v[l];
+    return r;
+}
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p)
 {
     VT r;
@@ -199,10 +210,20 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
 }
 #endif
 
+/* Pins a loaded vector in a register: without it the compiler folds the
+   same (often misaligned) load into every FMA that uses it, loading it
+   once per output row instead of once. */
+#if DW_ISA != DW_ISA_GENERIC
+#  define V_PIN(v) __asm__("" : "+v"(v))
+#else
+#  define V_PIN(v) ((void)0)
+#endif
+
 #define V_SET1 IFN(v_set1)
 #define V_LOAD IFN(v_load)
 #define V_STORE IFN(v_store)
 #define V_FMA IFN(v_fma)
+#define V_ADD IFN(v_add)
 #define V_EVENS IFN(v_evens)
 #define V_ODDS IFN(v_odds)
 
@@ -221,22 +242,26 @@ ISA_FN MT IFN(m_range)(int64_t col, int64_t n)
     return IFN(m_lanes)((int)lo, (int)hi);
 }
 
-/* The vector at column col of row (n elements), zero outside the row.  The
-   masked lanes are never read. */
-ISA_FN VT IFN(v_load_edge)(const TYPE *row, int64_t col, int64_t n)
+/* The vector at column col of row, zero in the lanes outside m (as made by
+   m_range for that column: the lanes outside m are never read). */
+ISA_FN VT IFN(v_load_mask)(const TYPE *row, int64_t col, MT m)
 {
 #if DW_ISA == DW_ISA_GENERIC
     VT r;
-    for (int l = 0; l < DW_VL; l++) {
-        const int64_t c = col + l;
-        r.v[l] = c >= 0 && c < n ? row[c] : (TYPE)0;
-    }
+    for (int l = 0; l < DW_VL; l++)
+        r.v[l] = l >= m.lo && l < m.hi ? row[col + l] : (TYPE)0;
     return r;
 #else
     /* the address of lane 0 may lie outside the row: computed on integers */
     const TYPE *p = (const TYPE *)((uintptr_t)row + (uintptr_t)col * sizeof(TYPE));
-    return IFN(v_maskz_load)(IFN(m_range)(col, n), p);
+    return IFN(v_maskz_load)(m, p);
 #endif
+}
+
+/* The vector at column col of row (n elements), zero outside the row. */
+ISA_FN VT IFN(v_load_edge)(const TYPE *row, int64_t col, int64_t n)
+{
+    return IFN(v_load_mask)(row, col, IFN(m_range)(col, n));
 }
 
 /* Lanes l of columns col + step * l, zero outside the row (any step). */
@@ -261,32 +286,77 @@ ISA_FN void IFN(v_store_first)(TYPE *p, VT v, int64_t cnt)
     IFN(v_mask_store)(p, IFN(m_lanes)(0, (int)cnt), v);
 }
 
-/* ---- specialised kernels: KxK filter, stride S (1 or 2), R rows -------- */
+/* ---- specialised kernels: KxK filter, stride S (1 or 2) ----------------
 
-/* (the portable path runs every shape through the general kernel: fully
+   (the portable path runs every shape through the general kernel: fully
    unrolled, its fixed-length arrays would be large and slow to compile) */
 #if DW_ISA != DW_ISA_GENERIC
 
-/* One vector chunk (output columns ow0 ...) of the R rows.  MASKED: the
-   chunk touches the padding or the end of the row (nst < VL lanes stored). */
-ISA_FN void IFN(spec_chunk)(const DW_ARGS *a, const TYPE *const *xr, const VT *wv,
-                            VT bv, int64_t ow0, int64_t nst,
+/* The load masks of the border chunks, computed once per task: for chunk
+   ci, mask t covers the taps' vectors (S == 1: tap t; S == 2: the vectors
+   at c0 + t - t % 2 + (t % 2) * VL that give taps t - t % 2 and t - t % 2 + 1).
+   Slots 0..2 hold the first three chunks, 3..5 the last three; chunks in
+   between are interior unless the padding is wider than two vectors, and
+   then get their masks computed on the spot. */
+#define DW_MSLOTS 3
+typedef struct IFN(dw_mtab) {
+    int64_t nchunks, ilo, ihi;   /* chunks [ilo, ihi) read inside the row */
+    MT m[2 * DW_MSLOTS][DW_KMAX + 1];
+} IFN(dw_mtab);
+
+ISA_FN void IFN(chunk_masks)(MT *mk, int64_t c0, int64_t in_w, int KW, int S)
+{
+    for (int t = 0; t <= KW; t++) {
+        if (S == 1)
+            mk[t] = IFN(m_range)(c0 + t, in_w);
+        else
+            mk[t] = IFN(m_range)(c0 + t - t % 2 + (t % 2) * DW_VL, in_w);
+    }
+}
+
+static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, int S)
+{
+    const int64_t out_w = g->out_w, in_w = g->in_w, pw = g->pw;
+    /* columns read by an unmasked chunk, from its first tap's first lane */
+    const int64_t span = S == 1 ? (KW - 1) + DW_VL : 2 * ((KW - 1) / 2) + 2 * DW_VL;
+    const int64_t step = (int64_t)S * DW_VL;
+    mt->nchunks = (out_w + DW_VL - 1) / DW_VL;
+    /* first chunk with c0 >= 0, one past the last full chunk in range */
+    mt->ilo = (pw + step - 1) / step;
+    int64_t last = in_w + pw - span;   /* largest c0 + pw allowed */
+    mt->ihi = last < 0 ? 0 : last / step + 1;
+    if (mt->ihi > out_w / DW_VL)
+        mt->ihi = out_w / DW_VL;
+    for (int sl = 0; sl < 2 * DW_MSLOTS; sl++) {
+        const int64_t ci = sl < DW_MSLOTS ? sl : mt->nchunks - 1 - (sl - DW_MSLOTS);
+        if (ci >= 0 && ci < mt->nchunks)
+            IFN(chunk_masks)(mt->m[sl], ci * step - pw, in_w, KW, S);
+    }
+}
+
+/* One vector chunk (output columns ow0 ...) of R rows from y (row pitch
+   out_w).  MASKED: the chunk reads outside the row or stores nst < VL
+   lanes; mk holds its load masks. */
+ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int first,
+                            const MT *mk, TYPE *y, int64_t out_w, int64_t ow0,
+                            int64_t c0, int64_t nst,
                             const int KH, const int KW, const int S, const int R,
                             const int MASKED)
 {
-    const int64_t in_w = a->g->in_w;
-    const int64_t c0 = ow0 * S - a->g->pw;
     const int NI = (R - 1) * S + KH;
-    VT acc[DW_RMAX];
+    /* two chains per row (even and odd kh), summed at the end: twice the
+       independent FMAs in flight */
+    VT acc[2][DW_RMAX];
 
     DW_UNROLL
     for (int r = 0; r < R; r++) {
-        if (a->first)
-            acc[r] = bv;
+        if (first)
+            acc[0][r] = bv;
         else if (MASKED)
-            acc[r] = IFN(v_load_first)(a->yr[r] + ow0, nst);
+            acc[0][r] = IFN(v_load_first)(y + r * out_w + ow0, nst);
         else
-            acc[r] = V_LOAD(a->yr[r] + ow0);
+            acc[0][r] = V_LOAD(y + r * out_w + ow0);
+        acc[1][r] = V_SET1((TYPE)0);
     }
 
     DW_UNROLL
@@ -297,13 +367,14 @@ ISA_FN void IFN(spec_chunk)(const DW_ARGS *a, const TYPE *const *xr, const VT *w
         if (S == 1) {
             DW_UNROLL
             for (int kw = 0; kw < KW; kw++) {
-                const VT xv = MASKED ? IFN(v_load_edge)(row, c0 + kw, in_w)
-                                     : V_LOAD(row + c0 + kw);
+                VT xv = MASKED ? IFN(v_load_mask)(row, c0 + kw, mk[kw])
+                               : V_LOAD(row + c0 + kw);
+                V_PIN(xv);
                 DW_UNROLL
                 for (int r = 0; r < R; r++) {
                     const int kh = i - r;
                     if (kh >= 0 && kh < KH)
-                        acc[r] = V_FMA(wv[kh * KW + kw], xv, acc[r]);
+                        acc[kh & 1][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & 1][r]);
                 }
             }
         } else {
@@ -312,23 +383,25 @@ ISA_FN void IFN(spec_chunk)(const DW_ARGS *a, const TYPE *const *xr, const VT *w
             DW_UNROLL
             for (int j = 0; 2 * j < KW; j++) {
                 const int64_t col = c0 + 2 * j;
-                const VT va = MASKED ? IFN(v_load_edge)(row, col, in_w) : V_LOAD(row + col);
-                const VT vb = MASKED ? IFN(v_load_edge)(row, col + DW_VL, in_w)
+                const VT va = MASKED ? IFN(v_load_mask)(row, col, mk[2 * j]) : V_LOAD(row + col);
+                const VT vb = MASKED ? IFN(v_load_mask)(row, col + DW_VL, mk[2 * j + 1])
                                      : V_LOAD(row + col + DW_VL);
-                const VT ev = V_EVENS(va, vb);
+                VT ev = V_EVENS(va, vb);
+                V_PIN(ev);
                 DW_UNROLL
                 for (int r = 0; r < R; r++) {
                     const int kh = i - S * r;
                     if (kh >= 0 && kh < KH)
-                        acc[r] = V_FMA(wv[kh * KW + 2 * j], ev, acc[r]);
+                        acc[kh & 1][r] = V_FMA(wv[kh * KW + 2 * j], ev, acc[kh & 1][r]);
                 }
                 if (2 * j + 1 < KW) {
-                    const VT od = V_ODDS(va, vb);
+                    VT od = V_ODDS(va, vb);
+                    V_PIN(od);
                     DW_UNROLL
                     for (int r = 0; r < R; r++) {
                         const int kh = i - S * r;
                         if (kh >= 0 && kh < KH)
-                            acc[r] = V_FMA(wv[kh * KW + 2 * j + 1], od, acc[r]);
+                            acc[kh & 1][r] = V_FMA(wv[kh * KW + 2 * j + 1], od, acc[kh & 1][r]);
                     }
                 }
             }
@@ -337,60 +410,82 @@ ISA_FN void IFN(spec_chunk)(const DW_ARGS *a, const TYPE *const *xr, const VT *w
 
     DW_UNROLL
     for (int r = 0; r < R; r++) {
+        const VT sum = V_ADD(acc[0][r], acc[1][r]);
         if (MASKED)
-            IFN(v_store_first)(a->yr[r] + ow0, acc[r], nst);
+            IFN(v_store_first)(y + r * out_w + ow0, sum, nst);
         else
-            V_STORE(a->yr[r] + ow0, acc[r]);
+            V_STORE(y + r * out_w + ow0, sum);
     }
 }
 
-/* The R rows across the whole output width, filter held in registers. */
-ISA_FN void IFN(spec_rows)(const DW_ARGS *a, const int KH, const int KW, const int S,
-                           const int R)
+/* R output rows from row oh (stored from y) across the whole width. */
+ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *wv,
+                            VT bv, int64_t oh, TYPE *y,
+                            const int KH, const int KW, const int S, const int R)
 {
-    const int64_t in_w = a->g->in_w, out_w = a->g->out_w, pw = a->g->pw;
-    /* columns read by an unmasked chunk, from its first tap's first lane */
-    const int64_t span = S == 1 ? (KW - 1) + DW_VL : 2 * ((KW - 1) / 2) + 2 * DW_VL;
+    const dw_geom *g = a->g;
+    const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w, pw = g->pw;
+    const int64_t nch = mt->nchunks, ilo = mt->ilo, ihi = mt->ihi;
     const TYPE *xr[DW_NI_MAX];
-    VT wv[DW_KMAX * DW_KMAX];
-
     DW_UNROLL
-    for (int i = 0; i < (R - 1) * S + KH; i++)
-        xr[i] = a->xr[i];
+    for (int i = 0; i < (R - 1) * S + KH; i++) {
+        const int64_t ih = oh * S - g->ph + i;
+        xr[i] = ih >= 0 && ih < in_h ? a->slice + ih * in_w : NULL;
+    }
+    for (int64_t ci = 0; ci < nch; ci++) {
+        const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
+        if (ci >= ilo && ci < ihi) {
+            IFN(spec_chunk)(xr, wv, bv, a->first, NULL, y, out_w, ow0, c0, DW_VL,
+                            KH, KW, S, R, 0);
+        } else {
+            const int64_t nst = out_w - ow0 < DW_VL ? out_w - ow0 : DW_VL;
+            MT own[DW_KMAX + 1];
+            const MT *mk;
+            if (ci < DW_MSLOTS) {
+                mk = mt->m[ci];
+            } else if (nch - 1 - ci < DW_MSLOTS) {
+                mk = mt->m[DW_MSLOTS + (nch - 1 - ci)];
+            } else {
+                IFN(chunk_masks)(own, c0, in_w, KW, S);
+                mk = own;
+            }
+            IFN(spec_chunk)(xr, wv, bv, a->first, mk, y, out_w, ow0, c0, nst,
+                            KH, KW, S, R, 1);
+        }
+    }
+}
+
+/* Output rows [oh0, oh1) of one channel, one filter depth slice. */
+ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const int S)
+{
+    const IFN(dw_mtab) *mt = (const IFN(dw_mtab) *)a->masks;
+    const int64_t out_w = a->g->out_w, oh1 = a->oh1;
+    VT wv[DW_KMAX * DW_KMAX];
     DW_UNROLL
     for (int t = 0; t < KH * KW; t++)
         wv[t] = V_SET1(a->w[t]);
     const VT bv = V_SET1(a->bias);
-
-    for (int64_t ow0 = 0; ow0 < out_w; ow0 += DW_VL) {
-        const int64_t c0 = ow0 * S - pw;
-        const int64_t nst = out_w - ow0 < DW_VL ? out_w - ow0 : DW_VL;
-        if (nst == DW_VL && c0 >= 0 && c0 + span <= in_w)
-            IFN(spec_chunk)(a, xr, wv, bv, ow0, nst, KH, KW, S, R, 0);
-        else
-            IFN(spec_chunk)(a, xr, wv, bv, ow0, nst, KH, KW, S, R, 1);
+    int64_t oh = a->oh0;
+    TYPE *y = a->y;
+    for (; oh + DW_RMAX <= oh1; oh += DW_RMAX, y += DW_RMAX * out_w)
+        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, DW_RMAX);
+    switch (oh1 - oh) {
+    case 3:
+        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 3);
+        break;
+    case 2:
+        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 2);
+        break;
+    case 1:
+        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 1);
+        break;
+    default:
+        break;
     }
 }
 
-#define DW_DEF_SPEC(NAME, K, S)                                   \
-    static ISA_ATTR void IFN(NAME)(const DW_ARGS *a)              \
-    {                                                             \
-        switch (a->R) {                                           \
-        case 4:                                                   \
-            IFN(spec_rows)(a, K, K, S, 4);                        \
-            break;                                                \
-        case 3:                                                   \
-            IFN(spec_rows)(a, K, K, S, 3);                        \
-            break;                                                \
-        case 2:                                                   \
-            IFN(spec_rows)(a, K, K, S, 2);                        \
-            break;                                                \
-        default:                                                  \
-            IFN(spec_rows)(a, K, K, S, 1);                        \
-            break;                                                \
-        }                                                         \
-    }
-
+#define DW_DEF_SPEC(NAME, K, S) \
+    static ISA_ATTR void IFN(NAME)(const DW_ARGS *a) { IFN(spec_plane)(a, K, K, S); }
 DW_DEF_SPEC(dw_k3s1, 3, 1)
 DW_DEF_SPEC(dw_k3s2, 3, 2)
 DW_DEF_SPEC(dw_k5s1, 5, 1)
@@ -403,24 +498,27 @@ DW_DEF_SPEC(dw_k7s2, 7, 2)
 static void (*const IFN(dw_spec_table)[DW_NSPECS])(const DW_ARGS *) = {
     IFN(dw_k3s1), IFN(dw_k3s2), IFN(dw_k5s1), IFN(dw_k5s2), IFN(dw_k7s1), IFN(dw_k7s2),
 };
+#  define DW_HAS_SPECS 1
+#else
+#  define DW_HAS_SPECS 0
 #endif /* DW_ISA != DW_ISA_GENERIC */
 
-/* ---- the general kernel: any filter, stride, dilation; one row --------- */
+/* ---- the general kernel: any filter, stride, dilation; row by row ------ */
 
-/* C vectors of the output row from column ow0, every tap of the slice.
-   SC: width stride 1, 2, or other (3).  MASKED: the block touches the
-   padding or the end of the row. */
-ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t ow0, const int C,
-                           const int SC, const int MASKED)
+/* C vectors of output row oh (stored at y) from column ow0, every tap of
+   the slice.  SC: width stride 1, 2, or other (3).  MASKED: the block reads
+   outside the row or ends past out_w. */
+ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0,
+                           const int C, const int SC, const int MASKED)
 {
     const dw_geom *g = a->g;
     const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w;
     const int64_t sw = SC == 1 ? 1 : SC == 2 ? 2 : g->sw;
     const int64_t kh_n = g->kh, kw_n = g->kw, dw = g->dw;
     const int64_t c0 = ow0 * sw - g->pw;
-    TYPE *y = a->yr[0] + ow0;
     VT acc[DW_CMAX];
 
+    y += ow0;
     DW_UNROLL
     for (int c = 0; c < C; c++) {
         const int64_t left = out_w - ow0 - c * DW_VL;
@@ -433,7 +531,7 @@ ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t ow0, const int C,
     }
 
     for (int64_t kh = 0; kh < kh_n; kh++) {
-        const int64_t ih = a->oh0 * g->sh - g->ph + kh * g->dh;
+        const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
         if (ih < 0 || ih >= in_h)
             continue;
         const TYPE *row = a->slice + ih * in_w;
@@ -470,7 +568,7 @@ ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t ow0, const int C,
     }
 }
 
-ISA_FN void IFN(gen_row)(const DW_ARGS *a, const int SC)
+ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
 {
     const dw_geom *g = a->g;
     const int64_t out_w = g->out_w, in_w = g->in_w;
@@ -478,120 +576,119 @@ ISA_FN void IFN(gen_row)(const DW_ARGS *a, const int SC)
     const int64_t kspan = (g->kw - 1) * g->dw;
     const int64_t lspan = SC == 2 ? 2 * DW_VL : DW_VL;
     const VT bv = V_SET1(a->bias);
-    int64_t ow0 = 0;
-    /* blocks of DW_CMAX vectors while that many (the last maybe partial)
-       remain, then single vectors */
-    for (; ow0 + (DW_CMAX - 1) * DW_VL < out_w; ow0 += DW_CMAX * DW_VL) {
-        const int64_t c0 = ow0 * sw - g->pw;
-        const int full = ow0 + DW_CMAX * DW_VL <= out_w;
-        if (full && (SC == 3 || (c0 >= 0 &&
-                                 c0 + (DW_CMAX - 1) * DW_VL * sw + kspan + lspan <= in_w)))
-            IFN(gen_block)(a, bv, ow0, DW_CMAX, SC, 0);
-        else
-            IFN(gen_block)(a, bv, ow0, DW_CMAX, SC, 1);
-    }
-    for (; ow0 < out_w; ow0 += DW_VL) {
-        const int64_t c0 = ow0 * sw - g->pw;
-        const int full = ow0 + DW_VL <= out_w;
-        if (full && (SC == 3 || (c0 >= 0 && c0 + kspan + lspan <= in_w)))
-            IFN(gen_block)(a, bv, ow0, 1, SC, 0);
-        else
-            IFN(gen_block)(a, bv, ow0, 1, SC, 1);
+    TYPE *y = a->y;
+    for (int64_t oh = a->oh0; oh < a->oh1; oh++, y += out_w) {
+        int64_t ow0 = 0;
+        /* blocks of DW_CMAX vectors while that many (the last maybe
+           partial) remain, then single vectors */
+        for (; ow0 + (DW_CMAX - 1) * DW_VL < out_w; ow0 += DW_CMAX * DW_VL) {
+            const int64_t c0 = ow0 * sw - g->pw;
+            const int full = ow0 + DW_CMAX * DW_VL <= out_w;
+            if (full && (SC == 3 || (c0 >= 0 && c0 + (DW_CMAX - 1) * DW_VL * sw +
+                                                    kspan + lspan <= in_w)))
+                IFN(gen_block)(a, bv, oh, y, ow0, DW_CMAX, SC, 0);
+            else
+                IFN(gen_block)(a, bv, oh, y, ow0, DW_CMAX, SC, 1);
+        }
+        for (; ow0 < out_w; ow0 += DW_VL) {
+            const int64_t c0 = ow0 * sw - g->pw;
+            const int full = ow0 + DW_VL <= out_w;
+            if (full && (SC == 3 || (c0 >= 0 && c0 + kspan + lspan <= in_w)))
+                IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 0);
+            else
+                IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 1);
+        }
     }
 }
 
-static ISA_ATTR void IFN(dw_gen_s1)(const DW_ARGS *a) { IFN(gen_row)(a, 1); }
-static ISA_ATTR void IFN(dw_gen_s2)(const DW_ARGS *a) { IFN(gen_row)(a, 2); }
-static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_row)(a, 3); }
+static ISA_ATTR void IFN(dw_gen_s1)(const DW_ARGS *a) { IFN(gen_plane)(a, 1); }
+static ISA_ATTR void IFN(dw_gen_s2)(const DW_ARGS *a) { IFN(gen_plane)(a, 2); }
+static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_plane)(a, 3); }
 
-/* ---- a task: output rows [r0, r1) (depth x height) of the output
-   channels m0 <= m < m1 of group grp of batch item n ---------------------- */
+/* ---- a task: the work units [u0, u1) of the split ------------------------ */
 
-static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const TYPE *w, const TYPE *b,
-                                  const TYPE *x, TYPE *y, int64_t n, int64_t grp,
-                                  int64_t m0, int64_t m1, int64_t r0, int64_t r1)
+static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYPE *w,
+                                  const TYPE *b, const TYPE *x, TYPE *y,
+                                  int64_t u0, int64_t u1)
 {
     DW_ARGS a;
     void (*kern)(const DW_ARGS *);
-    int64_t rmax = 1, S = 1, KH = 1;
-#if DW_ISA == DW_ISA_GENERIC
-    const int spec = -1;
-#else
-    const int spec = g->spec;
+#if DW_HAS_SPECS
+    IFN(dw_mtab) mt;
+    if (g->spec >= 0) {
+        kern = IFN(dw_spec_table)[g->spec];
+        IFN(mtab_init)(&mt, g, dw_specs[g->spec][0], dw_specs[g->spec][1]);
+        a.masks = &mt;
+    } else
 #endif
-    if (spec >= 0) {
-#if DW_ISA != DW_ISA_GENERIC
-        kern = IFN(dw_spec_table)[spec];
-#else
-        kern = IFN(dw_gen_s1);
-#endif
-        rmax = DW_RMAX;
-        KH = dw_specs[spec][0];
-        S = dw_specs[spec][1];
-    } else {
+    {
         kern = g->sw == 1 ? IFN(dw_gen_s1) : g->sw == 2 ? IFN(dw_gen_s2) : IFN(dw_gen_sn);
+        a.masks = NULL;
     }
-    const TYPE *xplane = x + (n * g->groups + grp) * g->in_plane;
     const int64_t cout = g->groups * g->mult;
     const int64_t kslice = g->kh * g->kw;
     const int64_t in_hw = g->in_h * g->in_w;
+    const int64_t rows = g->out_d * g->out_h;
     a.g = g;
 
-    for (int64_t r = r0; r < r1;) {
-        const int64_t od = r / g->out_h, oh = r % g->out_h;
-        int64_t R = rmax;
-        if (R > g->out_h - oh)
-            R = g->out_h - oh;
-        if (R > r1 - r)
-            R = r1 - r;
-        a.R = (int)R;
-        a.oh0 = oh;
-        int any = 0;
-        for (int64_t kd = 0; kd < g->kd; kd++) {
-            const int64_t id = od * g->sd - g->pd + kd * g->dd;
-            if (id < 0 || id >= g->in_d)
-                continue;
-            const TYPE *slice = xplane + id * in_hw;
-            a.slice = slice;
-            if (spec >= 0) {
-                const int64_t ni = (R - 1) * S + KH;
-                for (int64_t i = 0; i < ni; i++) {
-                    const int64_t ih = oh * S - g->ph + i;
-                    a.xr[i] = ih >= 0 && ih < g->in_h ? slice + ih * g->in_w : NULL;
+    for (int64_t u = u0; u < u1; u++) {
+        int64_t t = u;
+        const int64_t rb = t % p->rblocks;
+        t /= p->rblocks;
+        const int64_t mb = t % p->mblocks;
+        const int64_t plane = t / p->mblocks;
+        const int64_t n = plane / g->groups, grp = plane % g->groups;
+        const int64_t m0 = mb * p->mper;
+        const int64_t m1 = m0 + p->mper < g->mult ? m0 + p->mper : g->mult;
+        const int64_t r0 = rb * p->rper;
+        const int64_t r1 = r0 + p->rper < rows ? r0 + p->rper : rows;
+        const TYPE *xplane = x + plane * g->in_plane;
+
+        /* the rows of each output depth slice in [r0, r1) */
+        for (int64_t r = r0; r < r1;) {
+            const int64_t od = r / g->out_h, oh = r % g->out_h;
+            const int64_t oh1 = g->out_h - oh < r1 - r ? g->out_h : oh + (r1 - r);
+            a.oh0 = oh;
+            a.oh1 = oh1;
+            int any = 0;
+            for (int64_t kd = 0; kd < g->kd; kd++) {
+                const int64_t id = od * g->sd - g->pd + kd * g->dd;
+                if (id < 0 || id >= g->in_d)
+                    continue;
+                a.slice = xplane + id * in_hw;
+                a.first = !any;
+                for (int64_t m = m0; m < m1; m++) {
+                    const int64_t oc = grp * g->mult + m;
+                    a.y = y + (n * cout + oc) * g->out_plane + (od * g->out_h + oh) * g->out_w;
+                    a.w = w + oc * g->kvol + kd * kslice;
+                    a.bias = b != NULL ? b[oc] : (TYPE)0;
+                    kern(&a);
+                }
+                any = 1;
+            }
+            if (!any) {
+                /* every tap of these rows falls in the depth padding */
+                for (int64_t m = m0; m < m1; m++) {
+                    const int64_t oc = grp * g->mult + m;
+                    TYPE *yrow = y + (n * cout + oc) * g->out_plane +
+                                 (od * g->out_h + oh) * g->out_w;
+                    const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
+                    for (int64_t i = 0; i < (oh1 - oh) * g->out_w; i++)
+                        yrow[i] = bias;
                 }
             }
-            a.first = !any;
-            for (int64_t m = m0; m < m1; m++) {
-                const int64_t oc = grp * g->mult + m;
-                TYPE *yrow = y + (n * cout + oc) * g->out_plane +
-                             (od * g->out_h + oh) * g->out_w;
-                for (int64_t i = 0; i < R; i++)
-                    a.yr[i] = yrow + i * g->out_w;
-                a.w = w + oc * g->kvol + kd * kslice;
-                a.bias = b != NULL ? b[oc] : (TYPE)0;
-                kern(&a);
-            }
-            any = 1;
+            r += oh1 - oh;
         }
-        if (!any) {
-            /* every tap of these rows falls in the depth padding */
-            for (int64_t m = m0; m < m1; m++) {
-                const int64_t oc = grp * g->mult + m;
-                TYPE *yrow = y + (n * cout + oc) * g->out_plane +
-                             (od * g->out_h + oh) * g->out_w;
-                const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
-                for (int64_t i = 0; i < R * g->out_w; i++)
-                    yrow[i] = bias;
-            }
-        }
-        r += R;
     }
 }
 
+#undef DW_HAS_SPECS
 #undef V_SET1
+#undef V_PIN
 #undef V_LOAD
 #undef V_STORE
 #undef V_FMA
+#undef V_ADD
 #undef V_EVENS
 #undef V_ODDS
 #undef DW_VL
