@@ -71,6 +71,7 @@
 #define DW_CMAX 4          /* vectors per pass of the general kernel */
 #define DW_KMAX 7          /* largest specialised filter side */
 #define DW_NI_MAX ((DW_RMAX - 1) * 2 + DW_KMAX)   /* input rows per pass */
+#define DW_ZEROS 4096      /* static zero row (longer rows: allocated) */
 
 /* Below this many multiply-adds a call runs on one thread: starting the
    team would cost more than it saves. */

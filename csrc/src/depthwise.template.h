@@ -17,11 +17,15 @@ typedef struct DW_ARGS {
     int first;                  /* start from the bias (else add to y) */
     int64_t oh0, oh1;
     const void *masks;          /* the vector path's border masks */
+    const TYPE *zeros;          /* in_w zeros: the rows of the padding */
 } DW_ARGS;
+
+/* A row of zeros for the rows of the padding (read only). */
+static const TYPE FN(dw_zeros)[DW_ZEROS];
 
 typedef void (*FN(dw_task_fn))(const dw_geom *g, const dw_split *p, const TYPE *w,
                                const TYPE *b, const TYPE *x, TYPE *y,
-                               int64_t u0, int64_t u1);
+                               const TYPE *zeros, int64_t u0, int64_t u1);
 
 #if DW_X86
 #  define DW_ISA DW_ISA_AVX512
@@ -76,6 +80,18 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
     (void)isa;
 #endif
 
+    /* the specialised kernels read padding rows from a row of zeros */
+    const TYPE *zeros = FN(dw_zeros);
+    TYPE *zalloc = NULL;
+    if (g.spec >= 0 && g.in_w > DW_ZEROS) {
+        zalloc = (TYPE *)gconv__alloc(g.in_w, sizeof(TYPE));
+        if (zalloc == NULL)
+            return GCONV_ERR_NO_MEMORY;
+        for (int64_t i = 0; i < g.in_w; i++)
+            zalloc[i] = (TYPE)0;
+        zeros = zalloc;
+    }
+
     /* blocks of p.chunk units, handed out one by one */
     const int64_t chunk = p.chunk;
     const int64_t blocks = (p.units + chunk - 1) / chunk;
@@ -84,8 +100,9 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
     for (int64_t blk = 0; blk < blocks; blk++) {
         const int64_t u0 = blk * chunk;
         const int64_t u1 = u0 + chunk < p.units ? u0 + chunk : p.units;
-        task(&g, &p, weight, bias, input, output, u0, u1);
+        task(&g, &p, weight, bias, input, output, zeros, u0, u1);
     }
+    gconv__free(zalloc);
     return GCONV_OK;
 }
 

@@ -70,6 +70,27 @@ ISA_FN VT IFN(v_odds)(VT a, VT b)
         a, _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1), b);
 }
 #  endif
+/* lanes j.. of lo followed by the first j lanes of hi (1 <= j <= 3) */
+ISA_FN VT IFN(v_alignr)(VT hi, VT lo, int j)
+{
+#  if DW_DOUBLE
+#    define DW_ALIGNR(k) _mm512_castsi512_pd(_mm512_alignr_epi64( \
+        _mm512_castpd_si512(hi), _mm512_castpd_si512(lo), k))
+#  else
+#    define DW_ALIGNR(k) _mm512_castsi512_ps(_mm512_alignr_epi32( \
+        _mm512_castps_si512(hi), _mm512_castps_si512(lo), k))
+#  endif
+    switch (j) {
+    case 1:
+        return DW_ALIGNR(1);
+    case 2:
+        return DW_ALIGNR(2);
+    default:
+        return DW_ALIGNR(3);
+    }
+#  undef DW_ALIGNR
+}
+
 /* lanes lo <= l < hi (0 <= lo <= hi <= DW_VL) */
 ISA_FN MT IFN(m_lanes)(int lo, int hi)
 {
@@ -293,23 +314,40 @@ ISA_FN void IFN(v_store_first)(TYPE *p, VT v, int64_t cnt)
 #if DW_ISA != DW_ISA_GENERIC
 
 /* The load masks of the border chunks, computed once per task: for chunk
-   ci, mask t covers the taps' vectors (S == 1: tap t; S == 2: the vectors
-   at c0 + t - t % 2 + (t % 2) * VL that give taps t - t % 2 and t - t % 2 + 1).
-   Slots 0..2 hold the first three chunks, 3..5 the last three; chunks in
-   between are interior unless the padding is wider than two vectors, and
-   then get their masks computed on the spot. */
+   ci, mask t covers the vector of tap t (S == 1) or, for S == 2, the
+   vectors at c0 + t - t % 2 + (t % 2) * VL that give taps t - t % 2 and
+   t - t % 2 + 1 (AVX2), or the vectors A, B, C at c0, c0 + VL, c0 + 2 VL
+   (AVX-512, C only its first KW - 2 lanes).  Slots 0..2 hold the first
+   three chunks, 3..5 the last three; chunks in between are interior unless
+   the padding is wider than two vectors, and then get their masks computed
+   on the spot. */
+#if DW_ISA == DW_ISA_AVX512
+#  define DW_CHAINS(S) ((S) == 1 ? 2 : 1)
+#  define DW_S2_ALIGN 1   /* stride 2: one load per row and vector, shifts by valign */
+#else
+#  define DW_CHAINS(S) 2
+#  define DW_S2_ALIGN 0
+#endif
 #define DW_MSLOTS 3
 typedef struct IFN(dw_mtab) {
     int64_t nchunks, ilo, ihi;   /* chunks [ilo, ihi) read inside the row */
     MT m[2 * DW_MSLOTS][DW_KMAX + 1];
+    MT inner[3];                 /* AVX-512, stride 2: interior masks */
 } IFN(dw_mtab);
 
 ISA_FN void IFN(chunk_masks)(MT *mk, int64_t c0, int64_t in_w, int KW, int S)
 {
-    for (int t = 0; t <= KW; t++) {
-        if (S == 1)
+    if (S == 1) {
+        for (int t = 0; t < KW; t++)
             mk[t] = IFN(m_range)(c0 + t, in_w);
-        else
+    } else if (DW_S2_ALIGN) {
+        for (int t = 0; t < 3; t++) {
+            /* C: lanes past KW - 2 are not needed */
+            int64_t n = t < 2 ? in_w : c0 + 2 * DW_VL + KW - 2 < in_w ? c0 + 2 * DW_VL + KW - 2 : in_w;
+            mk[t] = IFN(m_range)(c0 + t * DW_VL, n);
+        }
+    } else {
+        for (int t = 0; t <= KW; t++)
             mk[t] = IFN(m_range)(c0 + t - t % 2 + (t % 2) * DW_VL, in_w);
     }
 }
@@ -318,7 +356,9 @@ static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, 
 {
     const int64_t out_w = g->out_w, in_w = g->in_w, pw = g->pw;
     /* columns read by an unmasked chunk, from its first tap's first lane */
-    const int64_t span = S == 1 ? (KW - 1) + DW_VL : 2 * ((KW - 1) / 2) + 2 * DW_VL;
+    const int64_t span = S == 1       ? (KW - 1) + DW_VL
+                         : DW_S2_ALIGN ? 2 * DW_VL + KW - 2
+                                       : 2 * ((KW - 1) / 2) + 2 * DW_VL;
     const int64_t step = (int64_t)S * DW_VL;
     mt->nchunks = (out_w + DW_VL - 1) / DW_VL;
     /* first chunk with c0 >= 0, one past the last full chunk in range */
@@ -327,6 +367,8 @@ static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, 
     mt->ihi = last < 0 ? 0 : last / step + 1;
     if (mt->ihi > out_w / DW_VL)
         mt->ihi = out_w / DW_VL;
+    mt->inner[0] = mt->inner[1] = IFN(m_lanes)(0, DW_VL);
+    mt->inner[2] = IFN(m_lanes)(0, KW - 2 > 0 ? KW - 2 : 0);
     for (int sl = 0; sl < 2 * DW_MSLOTS; sl++) {
         const int64_t ci = sl < DW_MSLOTS ? sl : mt->nchunks - 1 - (sl - DW_MSLOTS);
         if (ci >= 0 && ci < mt->nchunks)
@@ -344,8 +386,9 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int firs
                             const int MASKED)
 {
     const int NI = (R - 1) * S + KH;
-    /* two chains per row (even and odd kh), summed at the end: twice the
+    /* CH + 1 chains per row (even and odd kh), summed at the end: more
        independent FMAs in flight */
+    const int CH = DW_CHAINS(S) - 1;
     VT acc[2][DW_RMAX];
 
     DW_UNROLL
@@ -356,14 +399,13 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int firs
             acc[0][r] = IFN(v_load_first)(y + r * out_w + ow0, nst);
         else
             acc[0][r] = V_LOAD(y + r * out_w + ow0);
-        acc[1][r] = V_SET1((TYPE)0);
+        if (CH)
+            acc[1][r] = V_SET1((TYPE)0);
     }
 
     DW_UNROLL
     for (int i = 0; i < NI; i++) {
         const TYPE *row = xr[i];
-        if (row == NULL)
-            continue;
         if (S == 1) {
             DW_UNROLL
             for (int kw = 0; kw < KW; kw++) {
@@ -374,9 +416,35 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int firs
                 for (int r = 0; r < R; r++) {
                     const int kh = i - r;
                     if (kh >= 0 && kh < KH)
-                        acc[kh & 1][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & 1][r]);
+                        acc[kh & CH][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & CH][r]);
                 }
             }
+#if DW_S2_ALIGN
+        } else {
+            /* the even and odd lanes of A B (columns c0 ...) are taps 0 and
+               1; taps 2j and 2j + 1 are them shifted by j lanes, the lanes
+               shifted in coming from C (columns c0 + 2 VL ...) */
+            VT va = MASKED ? IFN(v_load_mask)(row, c0, mk[0]) : V_LOAD(row + c0);
+            VT vb = MASKED ? IFN(v_load_mask)(row, c0 + DW_VL, mk[1]) : V_LOAD(row + c0 + DW_VL);
+            V_PIN(va);
+            V_PIN(vb);
+            const VT vc = KW > 2 ? IFN(v_load_mask)(row, c0 + 2 * DW_VL, mk[2]) : va;
+            const VT ev = V_EVENS(va, vb), od = V_ODDS(va, vb);
+            const VT ec = KW > 3 ? V_EVENS(vc, vc) : vc;
+            const VT oc = KW > 4 ? V_ODDS(vc, vc) : vc;
+            DW_UNROLL
+            for (int kw = 0; kw < KW; kw++) {
+                const int j = kw / 2;
+                const VT xv = kw % 2 == 0 ? (j == 0 ? ev : IFN(v_alignr)(ec, ev, j))
+                                          : (j == 0 ? od : IFN(v_alignr)(oc, od, j));
+                DW_UNROLL
+                for (int r = 0; r < R; r++) {
+                    const int kh = i - S * r;
+                    if (kh >= 0 && kh < KH)
+                        acc[kh & CH][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & CH][r]);
+                }
+            }
+#else
         } else {
             /* taps 2j and 2j+1 are the even and odd lanes of the same two
                vectors */
@@ -392,7 +460,7 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int firs
                 for (int r = 0; r < R; r++) {
                     const int kh = i - S * r;
                     if (kh >= 0 && kh < KH)
-                        acc[kh & 1][r] = V_FMA(wv[kh * KW + 2 * j], ev, acc[kh & 1][r]);
+                        acc[kh & CH][r] = V_FMA(wv[kh * KW + 2 * j], ev, acc[kh & CH][r]);
                 }
                 if (2 * j + 1 < KW) {
                     VT od = V_ODDS(va, vb);
@@ -401,16 +469,17 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int firs
                     for (int r = 0; r < R; r++) {
                         const int kh = i - S * r;
                         if (kh >= 0 && kh < KH)
-                            acc[kh & 1][r] = V_FMA(wv[kh * KW + 2 * j + 1], od, acc[kh & 1][r]);
+                            acc[kh & CH][r] = V_FMA(wv[kh * KW + 2 * j + 1], od, acc[kh & CH][r]);
                     }
                 }
             }
+#endif
         }
     }
 
     DW_UNROLL
     for (int r = 0; r < R; r++) {
-        const VT sum = V_ADD(acc[0][r], acc[1][r]);
+        const VT sum = CH ? V_ADD(acc[0][r], acc[1][r]) : acc[0][r];
         if (MASKED)
             IFN(v_store_first)(y + r * out_w + ow0, sum, nst);
         else
@@ -430,12 +499,12 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
     DW_UNROLL
     for (int i = 0; i < (R - 1) * S + KH; i++) {
         const int64_t ih = oh * S - g->ph + i;
-        xr[i] = ih >= 0 && ih < in_h ? a->slice + ih * in_w : NULL;
+        xr[i] = ih >= 0 && ih < in_h ? a->slice + ih * in_w : a->zeros;
     }
     for (int64_t ci = 0; ci < nch; ci++) {
         const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
         if (ci >= ilo && ci < ihi) {
-            IFN(spec_chunk)(xr, wv, bv, a->first, NULL, y, out_w, ow0, c0, DW_VL,
+            IFN(spec_chunk)(xr, wv, bv, a->first, mt->inner, y, out_w, ow0, c0, DW_VL,
                             KH, KW, S, R, 0);
         } else {
             const int64_t nst = out_w - ow0 < DW_VL ? out_w - ow0 : DW_VL;
@@ -609,9 +678,10 @@ static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_plane)(a, 3); }
 
 static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYPE *w,
                                   const TYPE *b, const TYPE *x, TYPE *y,
-                                  int64_t u0, int64_t u1)
+                                  const TYPE *zeros, int64_t u0, int64_t u1)
 {
     DW_ARGS a;
+    a.zeros = zeros;
     void (*kern)(const DW_ARGS *);
 #if DW_HAS_SPECS
     IFN(dw_mtab) mt;
@@ -683,6 +753,8 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 }
 
 #undef DW_HAS_SPECS
+#undef DW_S2_ALIGN
+#undef DW_CHAINS
 #undef V_SET1
 #undef V_PIN
 #undef V_LOAD
