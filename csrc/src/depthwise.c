@@ -66,6 +66,7 @@
 #define DW_ISA_GENERIC 0
 #define DW_ISA_AVX2 1
 #define DW_ISA_AVX512 2
+#define DW_ISA_AVX512Y 3   /* AVX-512VL on 256-bit vectors */
 
 #define DW_RMAX 4          /* output rows per pass of a specialised kernel */
 #define DW_CMAX 4          /* vectors per pass of the general kernel */
@@ -76,6 +77,16 @@
 /* Below this many multiply-adds a call runs on one thread: starting the
    team would cost more than it saves. */
 #define DW_SMALL_WORK 40000
+
+#if DW_X86
+/* AVX-512VL (256-bit AVX-512 instructions): every AVX-512 CPU but the Xeon
+   Phi has it. */
+static int dw_has_avx512vl(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vl");
+}
+#endif
 
 /* The specialised filters: side and stride (height and width alike). */
 static const int dw_specs[][2] = {

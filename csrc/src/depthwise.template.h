@@ -31,6 +31,9 @@ typedef void (*FN(dw_task_fn))(const dw_geom *g, const dw_split *p, const TYPE *
 #  define DW_ISA DW_ISA_AVX512
 #  include "depthwise_isa.template.h"
 #  undef DW_ISA
+#  define DW_ISA DW_ISA_AVX512Y
+#  include "depthwise_isa.template.h"
+#  undef DW_ISA
 #  define DW_ISA DW_ISA_AVX2
 #  include "depthwise_isa.template.h"
 #  undef DW_ISA
@@ -72,7 +75,10 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
 
     FN(dw_task_fn) task = FN(dw_task_generic);
 #if DW_X86
-    if (isa == GCONV_ISA_AVX512)
+    /* rows of at most half a 512-bit vector run on 256-bit vectors */
+    if (isa == GCONV_ISA_AVX512 && g.out_w <= 32 / (int64_t)sizeof(TYPE) && dw_has_avx512vl())
+        task = FN(dw_task_avx512y);
+    else if (isa == GCONV_ISA_AVX512)
         task = FN(dw_task_avx512);
     else if (isa == GCONV_ISA_AVX2)
         task = FN(dw_task_avx2);
@@ -102,6 +108,7 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
         const int64_t u1 = u0 + chunk < p.units ? u0 + chunk : p.units;
         task(&g, &p, weight, bias, input, output, zeros, u0, u1);
     }
+    (void)nt;  /* unused without OpenMP */
     gconv__free(zalloc);
     return GCONV_OK;
 }

@@ -13,6 +13,9 @@
 #if DW_ISA == DW_ISA_AVX512
 #  define ISA_TAG avx512
 #  define ISA_ATTR __attribute__((target("avx512f")))
+#elif DW_ISA == DW_ISA_AVX512Y
+#  define ISA_TAG avx512y
+#  define ISA_ATTR __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #elif DW_ISA == DW_ISA_AVX2
 #  define ISA_TAG avx2
 #  define ISA_ATTR __attribute__((target("avx2,fma")))
@@ -92,6 +95,68 @@ ISA_FN VT IFN(v_alignr)(VT hi, VT lo, int j)
 }
 
 /* lanes lo <= l < hi (0 <= lo <= hi <= DW_VL) */
+ISA_FN MT IFN(m_lanes)(int lo, int hi)
+{
+    return (MT)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+#elif DW_ISA == DW_ISA_AVX512Y
+/* AVX-512VL on 256-bit vectors: for rows of at most 8 (4) elements */
+#  if DW_DOUBLE
+#    define DW_VL 4
+typedef __m256d VT;
+typedef __mmask8 MT;
+ISA_FN VT IFN(v_set1)(TYPE a) { return _mm256_set1_pd(a); }
+ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_pd(p); }
+ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_pd(p, v); }
+ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_pd(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_pd(a, b); }
+ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskz_loadu_pd(m, p); }
+ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_mask_storeu_pd(p, m, v); }
+ISA_FN VT IFN(v_evens)(VT a, VT b)
+{
+    return _mm256_permutex2var_pd(a, _mm256_set_epi64x(6, 4, 2, 0), b);
+}
+ISA_FN VT IFN(v_odds)(VT a, VT b)
+{
+    return _mm256_permutex2var_pd(a, _mm256_set_epi64x(7, 5, 3, 1), b);
+}
+#    define DW_ALIGNR(k) _mm256_castsi256_pd(_mm256_alignr_epi64( \
+        _mm256_castpd_si256(hi), _mm256_castpd_si256(lo), k))
+#  else
+#    define DW_VL 8
+typedef __m256 VT;
+typedef __mmask8 MT;
+ISA_FN VT IFN(v_set1)(TYPE a) { return _mm256_set1_ps(a); }
+ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_ps(p); }
+ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_ps(p, v); }
+ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_ps(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_ps(a, b); }
+ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskz_loadu_ps(m, p); }
+ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_mask_storeu_ps(p, m, v); }
+ISA_FN VT IFN(v_evens)(VT a, VT b)
+{
+    return _mm256_permutex2var_ps(a, _mm256_set_epi32(14, 12, 10, 8, 6, 4, 2, 0), b);
+}
+ISA_FN VT IFN(v_odds)(VT a, VT b)
+{
+    return _mm256_permutex2var_ps(a, _mm256_set_epi32(15, 13, 11, 9, 7, 5, 3, 1), b);
+}
+#    define DW_ALIGNR(k) _mm256_castsi256_ps(_mm256_alignr_epi32( \
+        _mm256_castps_si256(hi), _mm256_castps_si256(lo), k))
+#  endif
+ISA_FN VT IFN(v_alignr)(VT hi, VT lo, int j)
+{
+    switch (j) {
+    case 1:
+        return DW_ALIGNR(1);
+    case 2:
+        return DW_ALIGNR(2);
+    default:
+        return DW_ALIGNR(3);
+    }
+}
+#  undef DW_ALIGNR
 ISA_FN MT IFN(m_lanes)(int lo, int hi)
 {
     return (MT)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
@@ -323,6 +388,9 @@ ISA_FN void IFN(v_store_first)(TYPE *p, VT v, int64_t cnt)
    on the spot. */
 #if DW_ISA == DW_ISA_AVX512
 #  define DW_CHAINS(S) ((S) == 1 ? 2 : 1)
+#  define DW_S2_ALIGN 1
+#elif DW_ISA == DW_ISA_AVX512Y
+#  define DW_CHAINS(S) 2
 #  define DW_S2_ALIGN 1   /* stride 2: one load per row and vector, shifts by valign */
 #else
 #  define DW_CHAINS(S) 2
@@ -701,13 +769,24 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     const int64_t rows = g->out_d * g->out_h;
     a.g = g;
 
+    /* unit u is (plane, channel block mb, row block rb), rb fastest */
+    int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
+    int64_t plane = u0 / p->rblocks / p->mblocks;
+    int64_t n = plane / g->groups, grp = plane % g->groups;
     for (int64_t u = u0; u < u1; u++) {
-        int64_t t = u;
-        const int64_t rb = t % p->rblocks;
-        t /= p->rblocks;
-        const int64_t mb = t % p->mblocks;
-        const int64_t plane = t / p->mblocks;
-        const int64_t n = plane / g->groups, grp = plane % g->groups;
+        if (u > u0) {
+            if (++rb == p->rblocks) {
+                rb = 0;
+                if (++mb == p->mblocks) {
+                    mb = 0;
+                    plane++;
+                    if (++grp == g->groups) {
+                        grp = 0;
+                        n++;
+                    }
+                }
+            }
+        }
         const int64_t m0 = mb * p->mper;
         const int64_t m1 = m0 + p->mper < g->mult ? m0 + p->mper : g->mult;
         const int64_t r0 = rb * p->rper;
@@ -715,8 +794,9 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
         const TYPE *xplane = x + plane * g->in_plane;
 
         /* the rows of each output depth slice in [r0, r1) */
-        for (int64_t r = r0; r < r1;) {
-            const int64_t od = r / g->out_h, oh = r % g->out_h;
+        int64_t od = g->out_d == 1 ? 0 : r0 / g->out_h;
+        int64_t oh = r0 - od * g->out_h;
+        for (int64_t r = r0; r < r1; od++, oh = 0) {
             const int64_t oh1 = g->out_h - oh < r1 - r ? g->out_h : oh + (r1 - r);
             a.oh0 = oh;
             a.oh1 = oh1;
