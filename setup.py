@@ -13,6 +13,11 @@ from setuptools.command.build_ext import build_ext
 HERE = os.path.dirname(os.path.abspath(__file__))
 C_SOURCES = sorted(os.path.relpath(p, HERE)
                    for p in glob.glob(os.path.join(HERE, "csrc", "src", "*.c")))
+# headers and the *.template.h files the sources include: a change to one
+# rebuilds the extension
+C_DEPENDS = sorted(os.path.relpath(p, HERE)
+                   for pattern in ("csrc/src/*.h", "csrc/include/*.h")
+                   for p in glob.glob(os.path.join(HERE, pattern)))
 
 
 def _compiles_with(compiler, flags):
@@ -54,6 +59,7 @@ extension = Extension(
     "gconv._ccore",
     sources=["gconv/_ccore.pyx"] + C_SOURCES,
     include_dirs=["csrc/include", "csrc/src"],
+    depends=C_DEPENDS,
 )
 
 setup(

@@ -396,6 +396,8 @@ ISA_FN void IFN(v_store_first)(TYPE *p, VT v, int64_t cnt)
 #  define DW_CHAINS(S) 2
 #  define DW_S2_ALIGN 0
 #endif
+/* (the shifted-in lanes of taps up to KW - 1 must fit in one vector) */
+#define DW_S2_ALIGN_OK(KW) (DW_S2_ALIGN && (KW) - 2 <= DW_VL)
 #define DW_MSLOTS 3
 typedef struct IFN(dw_mtab) {
     int64_t nchunks, ilo, ihi;   /* chunks [ilo, ihi) read inside the row */
@@ -408,7 +410,7 @@ ISA_FN void IFN(chunk_masks)(MT *mk, int64_t c0, int64_t in_w, int KW, int S)
     if (S == 1) {
         for (int t = 0; t < KW; t++)
             mk[t] = IFN(m_range)(c0 + t, in_w);
-    } else if (DW_S2_ALIGN) {
+    } else if (DW_S2_ALIGN_OK(KW)) {
         for (int t = 0; t < 3; t++) {
             /* C: lanes past KW - 2 are not needed */
             int64_t n = t < 2 ? in_w : c0 + 2 * DW_VL + KW - 2 < in_w ? c0 + 2 * DW_VL + KW - 2 : in_w;
@@ -425,7 +427,7 @@ static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, 
     const int64_t out_w = g->out_w, in_w = g->in_w, pw = g->pw;
     /* columns read by an unmasked chunk, from its first tap's first lane */
     const int64_t span = S == 1       ? (KW - 1) + DW_VL
-                         : DW_S2_ALIGN ? 2 * DW_VL + KW - 2
+                         : DW_S2_ALIGN_OK(KW) ? 2 * DW_VL + KW - 2
                                        : 2 * ((KW - 1) / 2) + 2 * DW_VL;
     const int64_t step = (int64_t)S * DW_VL;
     mt->nchunks = (out_w + DW_VL - 1) / DW_VL;
@@ -488,7 +490,7 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int firs
                 }
             }
 #if DW_S2_ALIGN
-        } else {
+        } else if (DW_S2_ALIGN_OK(KW)) {
             /* the even and odd lanes of A B (columns c0 ...) are taps 0 and
                1; taps 2j and 2j + 1 are them shifted by j lanes, the lanes
                shifted in coming from C (columns c0 + 2 VL ...) */
@@ -512,7 +514,7 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int firs
                         acc[kh & CH][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & CH][r]);
                 }
             }
-#else
+#endif
         } else {
             /* taps 2j and 2j+1 are the even and odd lanes of the same two
                vectors */
@@ -541,7 +543,6 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int firs
                     }
                 }
             }
-#endif
         }
     }
 
@@ -564,10 +565,18 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
     const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w, pw = g->pw;
     const int64_t nch = mt->nchunks, ilo = mt->ilo, ihi = mt->ihi;
     const TYPE *xr[DW_NI_MAX];
-    DW_UNROLL
-    for (int i = 0; i < (R - 1) * S + KH; i++) {
-        const int64_t ih = oh * S - g->ph + i;
-        xr[i] = ih >= 0 && ih < in_h ? a->slice + ih * in_w : a->zeros;
+    const int64_t top = oh * S - g->ph;
+    if (top >= 0 && top + (R - 1) * S + KH <= in_h) {
+        const TYPE *row = a->slice + top * in_w;
+        DW_UNROLL
+        for (int i = 0; i < (R - 1) * S + KH; i++)
+            xr[i] = row + i * in_w;
+    } else {
+        DW_UNROLL
+        for (int i = 0; i < (R - 1) * S + KH; i++) {
+            const int64_t ih = top + i;
+            xr[i] = ih >= 0 && ih < in_h ? a->slice + ih * in_w : a->zeros;
+        }
     }
     for (int64_t ci = 0; ci < nch; ci++) {
         const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
@@ -834,6 +843,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 
 #undef DW_HAS_SPECS
 #undef DW_S2_ALIGN
+#undef DW_S2_ALIGN_OK
 #undef DW_CHAINS
 #undef V_SET1
 #undef V_PIN
