@@ -305,6 +305,10 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
 #  define V_PIN(v) ((void)0)
 #endif
 
+/* DW_NARROW: the 256-bit AVX-512 path, which only runs rows of at most one
+   vector, so every chunk takes the masked kernel */
+#define DW_NARROW (DW_ISA == DW_ISA_AVX512Y)
+
 #define V_SET1 IFN(v_set1)
 #define V_LOAD IFN(v_load)
 #define V_STORE IFN(v_store)
@@ -378,6 +382,22 @@ ISA_FN void IFN(v_store_first)(TYPE *p, VT v, int64_t cnt)
    unrolled, its fixed-length arrays would be large and slow to compile) */
 #if DW_ISA != DW_ISA_GENERIC
 
+/* DW_CHAINS(S): independent accumulators per output row (a 512-bit FMA
+   issues once a cycle here, a 256-bit one twice).  DW_S2_ALIGN: stride 2
+   loads each input vector once and makes the shifted taps with valign
+   (AVX-512 only; the lanes shifted in must fit in one vector). */
+#if DW_ISA == DW_ISA_AVX512
+#  define DW_CHAINS(S) ((S) == 1 ? 2 : 1)
+#  define DW_S2_ALIGN 1
+#elif DW_ISA == DW_ISA_AVX512Y
+#  define DW_CHAINS(S) 2
+#  define DW_S2_ALIGN 1
+#else
+#  define DW_CHAINS(S) 2
+#  define DW_S2_ALIGN 0
+#endif
+#define DW_S2_ALIGN_OK(KW) (DW_S2_ALIGN && (KW) - 2 <= DW_VL)
+
 /* The load masks of the border chunks, computed once per task: for chunk
    ci, mask t covers the vector of tap t (S == 1) or, for S == 2, the
    vectors at c0 + t - t % 2 + (t % 2) * VL that give taps t - t % 2 and
@@ -386,18 +406,6 @@ ISA_FN void IFN(v_store_first)(TYPE *p, VT v, int64_t cnt)
    three chunks, 3..5 the last three; chunks in between are interior unless
    the padding is wider than two vectors, and then get their masks computed
    on the spot. */
-#if DW_ISA == DW_ISA_AVX512
-#  define DW_CHAINS(S) ((S) == 1 ? 2 : 1)
-#  define DW_S2_ALIGN 1
-#elif DW_ISA == DW_ISA_AVX512Y
-#  define DW_CHAINS(S) 2
-#  define DW_S2_ALIGN 1   /* stride 2: one load per row and vector, shifts by valign */
-#else
-#  define DW_CHAINS(S) 2
-#  define DW_S2_ALIGN 0
-#endif
-/* (the shifted-in lanes of taps up to KW - 1 must fit in one vector) */
-#define DW_S2_ALIGN_OK(KW) (DW_S2_ALIGN && (KW) - 2 <= DW_VL)
 #define DW_MSLOTS 3
 typedef struct IFN(dw_mtab) {
     int64_t nchunks, ilo, ihi;   /* chunks [ilo, ihi) read inside the row */
@@ -580,7 +588,7 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
     }
     for (int64_t ci = 0; ci < nch; ci++) {
         const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
-        if (ci >= ilo && ci < ihi) {
+        if (!DW_NARROW && ci >= ilo && ci < ihi) {
             IFN(spec_chunk)(xr, wv, bv, a->first, mt->inner, y, out_w, ow0, c0, DW_VL,
                             KH, KW, S, R, 0);
         } else {
@@ -611,16 +619,19 @@ ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const 
     for (int t = 0; t < KH * KW; t++)
         wv[t] = V_SET1(a->w[t]);
     const VT bv = V_SET1(a->bias);
+    const int RM = DW_RMAX;   /* rows per pass */
     int64_t oh = a->oh0;
     TYPE *y = a->y;
-    for (; oh + DW_RMAX <= oh1; oh += DW_RMAX, y += DW_RMAX * out_w)
-        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, DW_RMAX);
+    for (; oh + RM <= oh1; oh += RM, y += RM * out_w)
+        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, RM);
     switch (oh1 - oh) {
     case 3:
-        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 3);
+        if (RM > 3)
+            IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 3);
         break;
     case 2:
-        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 2);
+        if (RM > 2)
+            IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 2);
         break;
     case 1:
         IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 1);
@@ -727,7 +738,7 @@ ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
         int64_t ow0 = 0;
         /* blocks of DW_CMAX vectors while that many (the last maybe
            partial) remain, then single vectors */
-        for (; ow0 + (DW_CMAX - 1) * DW_VL < out_w; ow0 += DW_CMAX * DW_VL) {
+        for (; !DW_NARROW && ow0 + (DW_CMAX - 1) * DW_VL < out_w; ow0 += DW_CMAX * DW_VL) {
             const int64_t c0 = ow0 * sw - g->pw;
             const int full = ow0 + DW_CMAX * DW_VL <= out_w;
             if (full && (SC == 3 || (c0 >= 0 && c0 + (DW_CMAX - 1) * DW_VL * sw +
@@ -739,7 +750,7 @@ ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
         for (; ow0 < out_w; ow0 += DW_VL) {
             const int64_t c0 = ow0 * sw - g->pw;
             const int full = ow0 + DW_VL <= out_w;
-            if (full && (SC == 3 || (c0 >= 0 && c0 + kspan + lspan <= in_w)))
+            if (!DW_NARROW && full && (SC == 3 || (c0 >= 0 && c0 + kspan + lspan <= in_w)))
                 IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 0);
             else
                 IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 1);
@@ -845,6 +856,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 #undef DW_S2_ALIGN
 #undef DW_S2_ALIGN_OK
 #undef DW_CHAINS
+#undef DW_NARROW
 #undef V_SET1
 #undef V_PIN
 #undef V_LOAD

@@ -50,6 +50,7 @@ static gconv_status FN(generic_run)(const gconv_shape *s, gconv_isa_level isa,
                                     const TYPE *input, TYPE *output, int threads)
 {
     (void)isa;
+    (void)threads;  /* unused without OpenMP */
     const int64_t rows = s->batch * s->out_channels * s->out[0] * s->out[1];
     const int64_t od_n = s->out[0], oh_n = s->out[1], ow_n = s->out[2];
     const int64_t in_d = s->in[0], in_h = s->in[1], in_w = s->in[2];
