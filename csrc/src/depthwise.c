@@ -68,7 +68,7 @@
 #define DW_ISA_AVX512 2
 #define DW_ISA_AVX512Y 3   /* AVX-512VL on 256-bit vectors */
 
-#define DW_RMAX 4          /* output rows per pass of a specialised kernel */
+#define DW_RMAX 7          /* output rows per pass of a specialised kernel */
 #define DW_CMAX 4          /* vectors per pass of the general kernel */
 #define DW_KMAX 7          /* largest specialised filter side */
 #define DW_NI_MAX ((DW_RMAX - 1) * 2 + DW_KMAX)   /* input rows per pass */

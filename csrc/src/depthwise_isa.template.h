@@ -308,6 +308,8 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
 /* DW_NARROW: the 256-bit AVX-512 path, which only runs rows of at most one
    vector, so every chunk takes the masked kernel */
 #define DW_NARROW (DW_ISA == DW_ISA_AVX512Y)
+/* vector registers of the path */
+#define DW_REGS (DW_ISA == DW_ISA_AVX512 || DW_ISA == DW_ISA_AVX512Y ? 32 : 16)
 
 #define V_SET1 IFN(v_set1)
 #define V_LOAD IFN(v_load)
@@ -454,114 +456,30 @@ static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, 
     }
 }
 
-/* One vector chunk (output columns ow0 ...) of R rows from y (row pitch
-   out_w).  MASKED: the chunk reads outside the row or stores nst < VL
-   lanes; mk holds its load masks. */
+/* spec_chunk4 / spec_chunk7: one vector chunk of R <= 4 / R <= 7 rows (the
+   accumulator arrays sized to fit, which the compiler keeps in registers
+   better), and spec_chunk choosing between them. */
+#define DW_ACC_ROWS 4
+#define DW_CHUNK_FN IFN(spec_chunk4)
+#include "depthwise_chunk.template.h"
+#undef DW_ACC_ROWS
+#undef DW_CHUNK_FN
+#define DW_ACC_ROWS 7
+#define DW_CHUNK_FN IFN(spec_chunk7)
+#include "depthwise_chunk.template.h"
+#undef DW_ACC_ROWS
+#undef DW_CHUNK_FN
+
 ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int first,
                             const MT *mk, TYPE *y, int64_t out_w, int64_t ow0,
                             int64_t c0, int64_t nst,
                             const int KH, const int KW, const int S, const int R,
                             const int MASKED)
 {
-    const int NI = (R - 1) * S + KH;
-    /* CH + 1 chains per row (even and odd kh), summed at the end: more
-       independent FMAs in flight */
-    const int CH = DW_CHAINS(S) - 1;
-    VT acc[2][DW_RMAX];
-
-    DW_UNROLL
-    for (int r = 0; r < R; r++) {
-        if (first)
-            acc[0][r] = bv;
-        else if (MASKED)
-            acc[0][r] = IFN(v_load_first)(y + r * out_w + ow0, nst);
-        else
-            acc[0][r] = V_LOAD(y + r * out_w + ow0);
-        if (CH)
-            acc[1][r] = V_SET1((TYPE)0);
-    }
-
-    DW_UNROLL
-    for (int i = 0; i < NI; i++) {
-        const TYPE *row = xr[i];
-        if (S == 1) {
-            DW_UNROLL
-            for (int kw = 0; kw < KW; kw++) {
-                VT xv = MASKED ? IFN(v_load_mask)(row, c0 + kw, mk[kw])
-                               : V_LOAD(row + c0 + kw);
-                V_PIN(xv);
-                DW_UNROLL
-                for (int r = 0; r < R; r++) {
-                    const int kh = i - r;
-                    if (kh >= 0 && kh < KH)
-                        acc[kh & CH][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & CH][r]);
-                }
-            }
-#if DW_S2_ALIGN
-        } else if (DW_S2_ALIGN_OK(KW)) {
-            /* the even and odd lanes of A B (columns c0 ...) are taps 0 and
-               1; taps 2j and 2j + 1 are them shifted by j lanes, the lanes
-               shifted in coming from C (columns c0 + 2 VL ...) */
-            VT va = MASKED ? IFN(v_load_mask)(row, c0, mk[0]) : V_LOAD(row + c0);
-            VT vb = MASKED ? IFN(v_load_mask)(row, c0 + DW_VL, mk[1]) : V_LOAD(row + c0 + DW_VL);
-            V_PIN(va);
-            V_PIN(vb);
-            const VT vc = KW > 2 ? IFN(v_load_mask)(row, c0 + 2 * DW_VL, mk[2]) : va;
-            const VT ev = V_EVENS(va, vb), od = V_ODDS(va, vb);
-            const VT ec = KW > 3 ? V_EVENS(vc, vc) : vc;
-            const VT oc = KW > 4 ? V_ODDS(vc, vc) : vc;
-            DW_UNROLL
-            for (int kw = 0; kw < KW; kw++) {
-                const int j = kw / 2;
-                const VT xv = kw % 2 == 0 ? (j == 0 ? ev : IFN(v_alignr)(ec, ev, j))
-                                          : (j == 0 ? od : IFN(v_alignr)(oc, od, j));
-                DW_UNROLL
-                for (int r = 0; r < R; r++) {
-                    const int kh = i - S * r;
-                    if (kh >= 0 && kh < KH)
-                        acc[kh & CH][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & CH][r]);
-                }
-            }
-#endif
-        } else {
-            /* taps 2j and 2j+1 are the even and odd lanes of the same two
-               vectors */
-            DW_UNROLL
-            for (int j = 0; 2 * j < KW; j++) {
-                const int64_t col = c0 + 2 * j;
-                const VT va = MASKED ? IFN(v_load_mask)(row, col, mk[2 * j]) : V_LOAD(row + col);
-                const VT vb = MASKED ? IFN(v_load_mask)(row, col + DW_VL, mk[2 * j + 1])
-                                     : V_LOAD(row + col + DW_VL);
-                VT ev = V_EVENS(va, vb);
-                V_PIN(ev);
-                DW_UNROLL
-                for (int r = 0; r < R; r++) {
-                    const int kh = i - S * r;
-                    if (kh >= 0 && kh < KH)
-                        acc[kh & CH][r] = V_FMA(wv[kh * KW + 2 * j], ev, acc[kh & CH][r]);
-                }
-                if (2 * j + 1 < KW) {
-                    VT od = V_ODDS(va, vb);
-                    V_PIN(od);
-                    DW_UNROLL
-                    for (int r = 0; r < R; r++) {
-                        const int kh = i - S * r;
-                        if (kh >= 0 && kh < KH)
-                            acc[kh & CH][r] = V_FMA(wv[kh * KW + 2 * j + 1], od, acc[kh & CH][r]);
-                    }
-                }
-            }
-        }
-    }
-
-    DW_UNROLL
-    for (int r = 0; r < R; r++) {
-        const VT sum = CH ? V_ADD(acc[0][r], acc[1][r]) : acc[0][r];
-        if (MASKED)
-            IFN(v_store_first)(y + r * out_w + ow0, sum, nst);
-        else
-            V_STORE(y + r * out_w + ow0, sum);
-    }
+    if (R <= 4)
+        IFN(spec_chunk4)(xr, wv, bv, first, mk, y, out_w, ow0, c0, nst, KH, KW, S, R, MASKED);
+    else
+        IFN(spec_chunk7)(xr, wv, bv, first, mk, y, out_w, ow0, c0, nst, KH, KW, S, R, MASKED);
 }
 
 /* R output rows from row oh (stored from y) across the whole width. */
@@ -619,19 +537,23 @@ ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const 
     for (int t = 0; t < KH * KW; t++)
         wv[t] = V_SET1(a->w[t]);
     const VT bv = V_SET1(a->bias);
-    const int RM = DW_RMAX;   /* rows per pass */
+    /* rows per pass: 7 for 3x3 stride 1 (7 divides the 7, 14, ..., 112
+       rows of common layers; 14 accumulators and 9 taps fit the 32
+       registers), else 4 */
     int64_t oh = a->oh0;
     TYPE *y = a->y;
-    for (; oh + RM <= oh1; oh += RM, y += RM * out_w)
-        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, RM);
+    if (KH == 3 && S == 1 && DW_REGS >= 32) {
+        for (; oh + 7 <= oh1; oh += 7, y += 7 * out_w)
+            IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 7);
+    }
+    for (; oh + 4 <= oh1; oh += 4, y += 4 * out_w)
+        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 4);
     switch (oh1 - oh) {
     case 3:
-        if (RM > 3)
-            IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 3);
+        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 3);
         break;
     case 2:
-        if (RM > 2)
-            IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 2);
+        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 2);
         break;
     case 1:
         IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 1);
@@ -857,6 +779,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 #undef DW_S2_ALIGN_OK
 #undef DW_CHAINS
 #undef DW_NARROW
+#undef DW_REGS
 #undef V_SET1
 #undef V_PIN
 #undef V_LOAD

@@ -1,0 +1,116 @@
+/*
+ * depthwise_chunk.template.h -- the body of a specialised depthwise kernel:
+ * one vector chunk of R output rows.  Included twice by
+ * depthwise_isa.template.h with DW_CHUNK_FN (the function's name) and
+ * DW_ACC_ROWS (the size of its accumulator arrays: R <= DW_ACC_ROWS)
+ * defined.
+ */
+/* One vector chunk (output columns ow0 ...) of R rows from y (row pitch
+   out_w).  MASKED: the chunk reads outside the row or stores nst < VL
+   lanes; mk holds its load masks. */
+ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
+                        const MT *mk, TYPE *y, int64_t out_w, int64_t ow0, int64_t c0,
+                        int64_t nst, const int KH, const int KW, const int S, const int R,
+                        const int MASKED)
+{
+    const int NI = (R - 1) * S + KH;
+    /* CH + 1 chains per row (even and odd kh), summed at the end: more
+       independent FMAs in flight */
+    const int CH = DW_CHAINS(S) - 1;
+    VT acc[2][DW_ACC_ROWS];
+
+    DW_UNROLL
+    for (int r = 0; r < R; r++) {
+        if (first)
+            acc[0][r] = bv;
+        else if (MASKED)
+            acc[0][r] = IFN(v_load_first)(y + r * out_w + ow0, nst);
+        else
+            acc[0][r] = V_LOAD(y + r * out_w + ow0);
+        if (CH)
+            acc[1][r] = V_SET1((TYPE)0);
+    }
+
+    DW_UNROLL
+    for (int i = 0; i < NI; i++) {
+        const TYPE *row = xr[i];
+        if (S == 1) {
+            DW_UNROLL
+            for (int kw = 0; kw < KW; kw++) {
+                VT xv = MASKED ? IFN(v_load_mask)(row, c0 + kw, mk[kw])
+                               : V_LOAD(row + c0 + kw);
+                V_PIN(xv);
+                DW_UNROLL
+                for (int r = 0; r < R; r++) {
+                    const int kh = i - r;
+                    if (kh >= 0 && kh < KH)
+                        acc[kh & CH][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & CH][r]);
+                }
+            }
+#if DW_S2_ALIGN
+        } else if (DW_S2_ALIGN_OK(KW)) {
+            /* the even and odd lanes of A B (columns c0 ...) are taps 0 and
+               1; taps 2j and 2j + 1 are them shifted by j lanes, the lanes
+               shifted in coming from C (columns c0 + 2 VL ...) */
+            VT va = MASKED ? IFN(v_load_mask)(row, c0, mk[0]) : V_LOAD(row + c0);
+            VT vb = MASKED ? IFN(v_load_mask)(row, c0 + DW_VL, mk[1]) : V_LOAD(row + c0 + DW_VL);
+            V_PIN(va);
+            V_PIN(vb);
+            const VT vc = KW > 2 ? IFN(v_load_mask)(row, c0 + 2 * DW_VL, mk[2]) : va;
+            const VT ev = V_EVENS(va, vb), od = V_ODDS(va, vb);
+            const VT ec = KW > 3 ? V_EVENS(vc, vc) : vc;
+            const VT oc = KW > 4 ? V_ODDS(vc, vc) : vc;
+            DW_UNROLL
+            for (int kw = 0; kw < KW; kw++) {
+                const int j = kw / 2;
+                const VT xv = kw % 2 == 0 ? (j == 0 ? ev : IFN(v_alignr)(ec, ev, j))
+                                          : (j == 0 ? od : IFN(v_alignr)(oc, od, j));
+                DW_UNROLL
+                for (int r = 0; r < R; r++) {
+                    const int kh = i - S * r;
+                    if (kh >= 0 && kh < KH)
+                        acc[kh & CH][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & CH][r]);
+                }
+            }
+#endif
+        } else {
+            /* taps 2j and 2j+1 are the even and odd lanes of the same two
+               vectors */
+            DW_UNROLL
+            for (int j = 0; 2 * j < KW; j++) {
+                const int64_t col = c0 + 2 * j;
+                const VT va = MASKED ? IFN(v_load_mask)(row, col, mk[2 * j]) : V_LOAD(row + col);
+                const VT vb = MASKED ? IFN(v_load_mask)(row, col + DW_VL, mk[2 * j + 1])
+                                     : V_LOAD(row + col + DW_VL);
+                VT ev = V_EVENS(va, vb);
+                V_PIN(ev);
+                DW_UNROLL
+                for (int r = 0; r < R; r++) {
+                    const int kh = i - S * r;
+                    if (kh >= 0 && kh < KH)
+                        acc[kh & CH][r] = V_FMA(wv[kh * KW + 2 * j], ev, acc[kh & CH][r]);
+                }
+                if (2 * j + 1 < KW) {
+                    VT od = V_ODDS(va, vb);
+                    V_PIN(od);
+                    DW_UNROLL
+                    for (int r = 0; r < R; r++) {
+                        const int kh = i - S * r;
+                        if (kh >= 0 && kh < KH)
+                            acc[kh & CH][r] = V_FMA(wv[kh * KW + 2 * j + 1], od, acc[kh & CH][r]);
+                    }
+                }
+            }
+        }
+    }
+
+    DW_UNROLL
+    for (int r = 0; r < R; r++) {
+        const VT sum = CH ? V_ADD(acc[0][r], acc[1][r]) : acc[0][r];
+        if (MASKED)
+            IFN(v_store_first)(y + r * out_w + ow0, sum, nst);
+        else
+            V_STORE(y + r * out_w + ow0, sum);
+    }
+}
+
