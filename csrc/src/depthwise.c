@@ -74,6 +74,10 @@
 #define DW_NI_MAX ((DW_RMAX - 1) * 2 + DW_KMAX)   /* input rows per pass */
 #define DW_ZEROS 4096      /* static zero row (longer rows: allocated) */
 
+/* Input and output of at least this many bytes: the output bypasses the
+   caches (it would only evict the input before anyone reads it back). */
+#define DW_STREAM_BYTES (24 << 20)
+
 /* Below this many multiply-adds a call runs on one thread: starting the
    team would cost more than it saves. */
 #define DW_SMALL_WORK 40000
@@ -101,6 +105,7 @@ typedef struct dw_geom {
     int64_t kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw;
     int64_t in_plane, out_plane, kvol;
     int spec;                        /* index into dw_specs, or -1: general */
+    int stream;                      /* streaming stores for the output */
 } dw_geom;
 
 static int dw_spec_of(const gconv_shape *s)
@@ -141,6 +146,7 @@ static void dw_geom_init(dw_geom *g, const gconv_shape *s)
     g->out_plane = s->out_plane;
     g->kvol = s->k_volume;
     g->spec = dw_spec_of(s);
+    g->stream = 0;
 }
 
 /* How the work of a call is cut into units for the threads: every

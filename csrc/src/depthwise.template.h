@@ -15,6 +15,7 @@ typedef struct DW_ARGS {
     const TYPE *w;              /* filter taps (kh, kw) of the slice */
     TYPE bias;
     int first;                  /* start from the bias (else add to y) */
+    int stream;                 /* store the output past the caches */
     int64_t oh0, oh1;
     const void *masks;          /* the vector path's border masks */
     const TYPE *zeros;          /* in_w zeros: the rows of the padding */
@@ -72,6 +73,11 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
     dw_split p;
     dw_geom_init(&g, s);
     dw_split_init(&p, s, threads);
+    /* arrays much larger than the caches: the output is stored with
+       streaming stores (2-D only: 3-D reads its partial sums back) */
+    g.stream = isa != GCONV_ISA_GENERIC && g.kd == 1 &&
+               (double)(s->input_elements + s->output_elements) * sizeof(TYPE) >=
+                   (double)DW_STREAM_BYTES;
 
     FN(dw_task_fn) task = FN(dw_task_generic);
 #if DW_X86

@@ -7,11 +7,12 @@
  */
 /* One vector chunk (output columns ow0 ...) of R rows from y (row pitch
    out_w).  MASKED: the chunk reads outside the row or stores nst < VL
-   lanes; mk holds its load masks. */
+   lanes; mk holds its load masks.  stream: store whole aligned vectors
+   past the caches. */
 ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
-                        const MT *mk, TYPE *y, int64_t out_w, int64_t ow0, int64_t c0,
-                        int64_t nst, const int KH, const int KW, const int S, const int R,
-                        const int MASKED)
+                        int stream, const MT *mk, TYPE *y, int64_t out_w, int64_t ow0,
+                        int64_t c0, int64_t nst, const int KH, const int KW, const int S,
+                        const int R, const int MASKED)
 {
     const int NI = (R - 1) * S + KH;
     /* CH + 1 chains per row (even and odd kh), summed at the end: more
@@ -107,10 +108,13 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
     DW_UNROLL
     for (int r = 0; r < R; r++) {
         const VT sum = CH ? V_ADD(acc[0][r], acc[1][r]) : acc[0][r];
+        TYPE *yv = y + r * out_w + ow0;
         if (MASKED)
-            IFN(v_store_first)(y + r * out_w + ow0, sum, nst);
+            IFN(v_store_first)(yv, sum, nst);
+        else if (stream && ((uintptr_t)yv & (sizeof(VT) - 1)) == 0)
+            IFN(v_stream)(yv, sum);
         else
-            V_STORE(y + r * out_w + ow0, sum);
+            V_STORE(yv, sum);
     }
 }
 

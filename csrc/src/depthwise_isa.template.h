@@ -41,6 +41,7 @@ ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm512_loadu_pd(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm512_storeu_pd(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm512_fmadd_pd(a, b, c); }
 ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm512_add_pd(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm512_stream_pd(p, v); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm512_maskz_loadu_pd(m, p); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm512_mask_storeu_pd(p, m, v); }
 ISA_FN VT IFN(v_evens)(VT a, VT b)
@@ -60,6 +61,7 @@ ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm512_loadu_ps(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm512_storeu_ps(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm512_fmadd_ps(a, b, c); }
 ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm512_add_ps(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm512_stream_ps(p, v); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm512_maskz_loadu_ps(m, p); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm512_mask_storeu_ps(p, m, v); }
 ISA_FN VT IFN(v_evens)(VT a, VT b)
@@ -111,6 +113,7 @@ ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_pd(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_pd(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_pd(a, b, c); }
 ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_pd(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm256_stream_pd(p, v); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskz_loadu_pd(m, p); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_mask_storeu_pd(p, m, v); }
 ISA_FN VT IFN(v_evens)(VT a, VT b)
@@ -132,6 +135,7 @@ ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_ps(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_ps(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_ps(a, b, c); }
 ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_ps(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm256_stream_ps(p, v); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskz_loadu_ps(m, p); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_mask_storeu_ps(p, m, v); }
 ISA_FN VT IFN(v_evens)(VT a, VT b)
@@ -172,6 +176,7 @@ ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_pd(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_pd(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_pd(a, b, c); }
 ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_pd(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm256_stream_pd(p, v); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskload_pd(p, m); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_maskstore_pd(p, m, v); }
 /* [a0 b0 a2 b2] -> [a0 a2 b0 b2] */
@@ -198,6 +203,7 @@ ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_ps(p); }
 ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_ps(p, v); }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_ps(a, b, c); }
 ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_ps(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm256_stream_ps(p, v); }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskload_ps(p, m); }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_maskstore_ps(p, m, v); }
 /* per 128-bit half [a0 a2 b0 b2 | a4 a6 b4 b6], then the 64-bit pairs
@@ -471,15 +477,17 @@ static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, 
 #undef DW_CHUNK_FN
 
 ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int first,
-                            const MT *mk, TYPE *y, int64_t out_w, int64_t ow0,
+                            int stream, const MT *mk, TYPE *y, int64_t out_w, int64_t ow0,
                             int64_t c0, int64_t nst,
                             const int KH, const int KW, const int S, const int R,
                             const int MASKED)
 {
     if (R <= 4)
-        IFN(spec_chunk4)(xr, wv, bv, first, mk, y, out_w, ow0, c0, nst, KH, KW, S, R, MASKED);
+        IFN(spec_chunk4)(xr, wv, bv, first, stream, mk, y, out_w, ow0, c0, nst, KH, KW, S,
+                         R, MASKED);
     else
-        IFN(spec_chunk7)(xr, wv, bv, first, mk, y, out_w, ow0, c0, nst, KH, KW, S, R, MASKED);
+        IFN(spec_chunk7)(xr, wv, bv, first, stream, mk, y, out_w, ow0, c0, nst, KH, KW, S,
+                         R, MASKED);
 }
 
 /* R output rows from row oh (stored from y) across the whole width. */
@@ -507,7 +515,7 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
     for (int64_t ci = 0; ci < nch; ci++) {
         const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
         if (!DW_NARROW && ci >= ilo && ci < ihi) {
-            IFN(spec_chunk)(xr, wv, bv, a->first, mt->inner, y, out_w, ow0, c0, DW_VL,
+            IFN(spec_chunk)(xr, wv, bv, a->first, a->stream, mt->inner, y, out_w, ow0, c0, DW_VL,
                             KH, KW, S, R, 0);
         } else {
             const int64_t nst = out_w - ow0 < DW_VL ? out_w - ow0 : DW_VL;
@@ -521,7 +529,7 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
                 IFN(chunk_masks)(own, c0, in_w, KW, S);
                 mk = own;
             }
-            IFN(spec_chunk)(xr, wv, bv, a->first, mk, y, out_w, ow0, c0, nst,
+            IFN(spec_chunk)(xr, wv, bv, a->first, 0, mk, y, out_w, ow0, c0, nst,
                             KH, KW, S, R, 1);
         }
     }
@@ -710,6 +718,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     const int64_t in_hw = g->in_h * g->in_w;
     const int64_t rows = g->out_d * g->out_h;
     a.g = g;
+    a.stream = g->stream;
 
     /* unit u is (plane, channel block mb, row block rb), rb fastest */
     int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
@@ -772,6 +781,10 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
             r += oh1 - oh;
         }
     }
+#if DW_ISA != DW_ISA_GENERIC
+    if (a.stream)
+        _mm_sfence();  /* the streaming stores complete before the results are used */
+#endif
 }
 
 #undef DW_HAS_SPECS
