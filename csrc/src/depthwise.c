@@ -40,6 +40,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #  define DW_X86 1
@@ -63,6 +64,15 @@
 #  define DW_UNROLL
 #endif
 
+/* The portable path's vectors: the compiler's 16-byte vector types where it
+   has them (SIMD on SSE2 and NEON), else arrays of 8 (4) elements. */
+#ifndef DW_GVEC
+#  if defined(__GNUC__) || defined(__clang__)
+#    define DW_GVEC 1
+#  else
+#    define DW_GVEC 0
+#  endif
+#endif
 #define DW_ISA_GENERIC 0
 #define DW_ISA_AVX2 1
 #define DW_ISA_AVX512 2

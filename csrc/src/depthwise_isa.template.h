@@ -227,60 +227,76 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
 #  endif
 
 #else /* portable C */
-#  define DW_VL (DW_DOUBLE ? 4 : 8)
+#  if DW_GVEC
+/* 16-byte vectors: one SIMD instruction per operation, passed in registers */
+#    define DW_VL (DW_DOUBLE ? 2 : 4)
+typedef TYPE VT __attribute__((vector_size(DW_VL * sizeof(TYPE))));
+#    define DW_LANE(x, l) ((x)[l])
+#  else
+#    define DW_VL (DW_DOUBLE ? 4 : 8)
 typedef struct { TYPE v[DW_VL]; } VT;
+#    define DW_LANE(x, l) ((x).v[l])
+#  endif
 typedef struct { int lo, hi; } MT;
 ISA_FN VT IFN(v_set1)(TYPE a)
 {
     VT r;
     for (int l = 0; l < DW_VL; l++)
-        r.v[l] = a;
+        DW_LANE(r, l) = a;
     return r;
 }
 ISA_FN VT IFN(v_load)(const TYPE *p)
 {
     VT r;
-    for (int l = 0; l < DW_VL; l++)
-        r.v[l] = p[l];
+    memcpy(&r, p, sizeof r);
     return r;
 }
 ISA_FN void IFN(v_store)(TYPE *p, VT v)
 {
-    for (int l = 0; l < DW_VL; l++)
-        p[l] = v.v[l];
+    memcpy(p, &v, sizeof v);
 }
 ISA_FN VT IFN(v_fma)(VT a, VT b, VT c)
 {
+#  if DW_GVEC
+    return a * b + c;
+#  else
     VT r;
     for (int l = 0; l < DW_VL; l++)
         r.v[l] = a.v[l] * b.v[l] + c.v[l];
     return r;
+#  endif
 }
 ISA_FN VT IFN(v_add)(VT a, VT b)
 {
+#  if DW_GVEC
+    return a + b;
+#  else
     VT r;
     for (int l = 0; l < DW_VL; l++)
         r.v[l] = a.v[l] + b.v[l];
     return r;
+#  endif
 }
 ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p)
 {
-    VT r;
+    TYPE t[DW_VL];
     for (int l = 0; l < DW_VL; l++)
-        r.v[l] = l >= m.lo && l < m.hi ? p[l] : (TYPE)0;
-    return r;
+        t[l] = l >= m.lo && l < m.hi ? p[l] : (TYPE)0;
+    return IFN(v_load)(t);
 }
 ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v)
 {
+    TYPE t[DW_VL];
+    IFN(v_store)(t, v);
     for (int l = m.lo; l < m.hi; l++)
-        p[l] = v.v[l];
+        p[l] = t[l];
 }
 ISA_FN VT IFN(v_evens)(VT a, VT b)
 {
     VT r;
     for (int l = 0; l < DW_VL / 2; l++) {
-        r.v[l] = a.v[2 * l];
-        r.v[DW_VL / 2 + l] = b.v[2 * l];
+        DW_LANE(r, l) = DW_LANE(a, 2 * l);
+        DW_LANE(r, DW_VL / 2 + l) = DW_LANE(b, 2 * l);
     }
     return r;
 }
@@ -288,8 +304,8 @@ ISA_FN VT IFN(v_odds)(VT a, VT b)
 {
     VT r;
     for (int l = 0; l < DW_VL / 2; l++) {
-        r.v[l] = a.v[2 * l + 1];
-        r.v[DW_VL / 2 + l] = b.v[2 * l + 1];
+        DW_LANE(r, l) = DW_LANE(a, 2 * l + 1);
+        DW_LANE(r, DW_VL / 2 + l) = DW_LANE(b, 2 * l + 1);
     }
     return r;
 }
@@ -300,6 +316,7 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
     m.hi = hi;
     return m;
 }
+#  undef DW_LANE
 #endif
 
 /* Pins a loaded vector in a register: without it the compiler folds the
@@ -345,10 +362,10 @@ ISA_FN MT IFN(m_range)(int64_t col, int64_t n)
 ISA_FN VT IFN(v_load_mask)(const TYPE *row, int64_t col, MT m)
 {
 #if DW_ISA == DW_ISA_GENERIC
-    VT r;
+    TYPE t[DW_VL];
     for (int l = 0; l < DW_VL; l++)
-        r.v[l] = l >= m.lo && l < m.hi ? row[col + l] : (TYPE)0;
-    return r;
+        t[l] = l >= m.lo && l < m.hi ? row[col + l] : (TYPE)0;
+    return IFN(v_load)(t);
 #else
     /* the address of lane 0 may lie outside the row: computed on integers */
     const TYPE *p = (const TYPE *)((uintptr_t)row + (uintptr_t)col * sizeof(TYPE));
@@ -359,6 +376,11 @@ ISA_FN VT IFN(v_load_mask)(const TYPE *row, int64_t col, MT m)
 /* The vector at column col of row (n elements), zero outside the row. */
 ISA_FN VT IFN(v_load_edge)(const TYPE *row, int64_t col, int64_t n)
 {
+#if DW_ISA == DW_ISA_GENERIC
+    /* lane by lane only where the vector leaves the row */
+    if (col >= 0 && col + DW_VL <= n)
+        return V_LOAD(row + col);
+#endif
     return IFN(v_load_mask)(row, col, IFN(m_range)(col, n));
 }
 
