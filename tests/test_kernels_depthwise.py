@@ -146,6 +146,24 @@ def test_large_output_streamed(isa, dtype):
     check(x, w, b, 2, (2, 2), (2, 2), 1, threads=(1, 3))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_specialised_dilated_3x3(isa, dtype):
+    """3x3, stride 1, dilation d in both dimensions: rows are taken phase by
+    phase (oh = p, p + d, ...)."""
+    rng = np.random.default_rng(12)
+    cases = 0
+    for i, (d, h, wd) in enumerate(itertools.product([2, 3, 4, 6], [1, 2, 5, 9, 17, 30],
+                                                     [1, 3, 8, 17, 33, 40])):
+        p = (i + d) % (2 * d + 1)          # paddings 0 .. 2d
+        pa = (p, (p + i) % (2 * d + 1)) if i % 4 == 0 else (p, p)
+        if not valid((h, wd), (3, 3), (1, 1), (p, p), pa, (d, d)):
+            continue
+        x, w, b = make(rng, 1 + i % 2, 2, 1 + (i % 5 == 0), (h, wd), (3, 3), dtype)
+        check(x, w, b, 1, (p, p), pa, d, threads=(1, 2))
+        cases += 1
+    assert cases > 40
+
+
 # ---- the general kernel ------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -250,6 +268,7 @@ def test_bitwise_identical_across_threads(isa, dtype):
         (1, 1, 16, (40, 33), (7, 7), 1, 1, 3),
         (3, 5, 1, (30, 30), (3, 3), 2, 1, 1),
         (1, 3, 2, (45, 41), (3, 5), 1, 2, (2, 4)),
+        (1, 2, 1, (61, 64), (3, 3), 1, 3, 3),
         (2, 4, 1, (4000,), (9,), 1, 1, 4),
         (1, 2, 3, (6, 20, 22), (3, 3, 3), (1, 2, 2), 1, 1),
         (1, 1, 1, (8, 16, 9), (3, 3, 3), 1, 1, 1),

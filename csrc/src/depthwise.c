@@ -102,9 +102,11 @@ static int dw_has_avx512vl(void)
 }
 #endif
 
-/* The specialised filters: side and stride (height and width alike). */
-static const int dw_specs[][2] = {
-    {3, 1}, {3, 2}, {5, 1}, {5, 2}, {7, 1}, {7, 2},
+/* The specialised filters: side, stride (height and width alike) and
+   whether dilated (the same dilation > 1 in height and width; 3x3 stride 1
+   only).  The kernels of each vector path come in this order. */
+static const int dw_specs[][3] = {
+    {3, 1, 0}, {3, 2, 0}, {5, 1, 0}, {5, 2, 0}, {7, 1, 0}, {7, 2, 0}, {3, 1, 1},
 };
 #define DW_NSPECS ((int)(sizeof dw_specs / sizeof dw_specs[0]))
 
@@ -120,11 +122,12 @@ typedef struct dw_geom {
 
 static int dw_spec_of(const gconv_shape *s)
 {
-    if (s->k[1] != s->k[2] || s->stride[1] != s->stride[2] || s->dil[1] != 1 ||
-        s->dil[2] != 1)
+    if (s->k[1] != s->k[2] || s->stride[1] != s->stride[2] || s->dil[1] != s->dil[2])
         return -1;
+    const int dilated = s->dil[1] > 1;
     for (int i = 0; i < DW_NSPECS; i++) {
-        if (s->k[1] == dw_specs[i][0] && s->stride[1] == dw_specs[i][1])
+        if (s->k[1] == dw_specs[i][0] && s->stride[1] == dw_specs[i][1] &&
+            dilated == dw_specs[i][2])
             return i;
     }
     return -1;

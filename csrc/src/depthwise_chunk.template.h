@@ -6,13 +6,13 @@
  * defined.
  */
 /* One vector chunk (output columns ow0 ...) of R rows from y (row pitch
-   out_w).  MASKED: the chunk reads outside the row or stores nst < VL
+   ys); stride 1 taps dil columns apart.  MASKED: the chunk reads outside the row or stores nst < VL
    lanes; mk holds its load masks.  stream: store whole aligned vectors
    past the caches. */
 ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
-                        int stream, const MT *mk, TYPE *y, int64_t out_w, int64_t ow0,
-                        int64_t c0, int64_t nst, const int KH, const int KW, const int S,
-                        const int R, const int MASKED)
+                        int stream, const MT *mk, TYPE *y, int64_t ys, int64_t ow0,
+                        int64_t c0, int64_t nst, int64_t dil, const int KH, const int KW,
+                        const int S, const int R, const int MASKED)
 {
     const int NI = (R - 1) * S + KH;
     /* CH + 1 chains per row (even and odd kh), summed at the end: more
@@ -25,9 +25,9 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
         if (first)
             acc[0][r] = bv;
         else if (MASKED)
-            acc[0][r] = IFN(v_load_first)(y + r * out_w + ow0, nst);
+            acc[0][r] = IFN(v_load_first)(y + r * ys + ow0, nst);
         else
-            acc[0][r] = V_LOAD(y + r * out_w + ow0);
+            acc[0][r] = V_LOAD(y + r * ys + ow0);
         if (CH)
             acc[1][r] = V_SET1((TYPE)0);
     }
@@ -38,8 +38,8 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
         if (S == 1) {
             DW_UNROLL
             for (int kw = 0; kw < KW; kw++) {
-                VT xv = MASKED ? IFN(v_load_mask)(row, c0 + kw, mk[kw])
-                               : V_LOAD(row + c0 + kw);
+                VT xv = MASKED ? IFN(v_load_mask)(row, c0 + kw * dil, mk[kw])
+                               : V_LOAD(row + c0 + kw * dil);
                 V_PIN(xv);
                 DW_UNROLL
                 for (int r = 0; r < R; r++) {
@@ -108,7 +108,7 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
     DW_UNROLL
     for (int r = 0; r < R; r++) {
         const VT sum = CH ? V_ADD(acc[0][r], acc[1][r]) : acc[0][r];
-        TYPE *yv = y + r * out_w + ow0;
+        TYPE *yv = y + r * ys + ow0;
         if (MASKED)
             IFN(v_store_first)(yv, sum, nst);
         else if (stream && ((uintptr_t)yv & (sizeof(VT) - 1)) == 0)

@@ -443,11 +443,11 @@ typedef struct IFN(dw_mtab) {
     MT inner[3];                 /* AVX-512, stride 2: interior masks */
 } IFN(dw_mtab);
 
-ISA_FN void IFN(chunk_masks)(MT *mk, int64_t c0, int64_t in_w, int KW, int S)
+ISA_FN void IFN(chunk_masks)(MT *mk, int64_t c0, int64_t in_w, int KW, int S, int64_t dil)
 {
     if (S == 1) {
         for (int t = 0; t < KW; t++)
-            mk[t] = IFN(m_range)(c0 + t, in_w);
+            mk[t] = IFN(m_range)(c0 + t * dil, in_w);
     } else if (DW_S2_ALIGN_OK(KW)) {
         for (int t = 0; t < 3; t++) {
             /* C: lanes past KW - 2 are not needed */
@@ -460,11 +460,12 @@ ISA_FN void IFN(chunk_masks)(MT *mk, int64_t c0, int64_t in_w, int KW, int S)
     }
 }
 
-static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, int S)
+static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, int S,
+                                    int64_t dil)
 {
     const int64_t out_w = g->out_w, in_w = g->in_w, pw = g->pw;
     /* columns read by an unmasked chunk, from its first tap's first lane */
-    const int64_t span = S == 1       ? (KW - 1) + DW_VL
+    const int64_t span = S == 1       ? (KW - 1) * dil + DW_VL
                          : DW_S2_ALIGN_OK(KW) ? 2 * DW_VL + KW - 2
                                        : 2 * ((KW - 1) / 2) + 2 * DW_VL;
     const int64_t step = (int64_t)S * DW_VL;
@@ -480,7 +481,7 @@ static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, 
     for (int sl = 0; sl < 2 * DW_MSLOTS; sl++) {
         const int64_t ci = sl < DW_MSLOTS ? sl : mt->nchunks - 1 - (sl - DW_MSLOTS);
         if (ci >= 0 && ci < mt->nchunks)
-            IFN(chunk_masks)(mt->m[sl], ci * step - pw, in_w, KW, S);
+            IFN(chunk_masks)(mt->m[sl], ci * step - pw, in_w, KW, S, dil);
     }
 }
 
@@ -499,46 +500,49 @@ static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, 
 #undef DW_CHUNK_FN
 
 ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int first,
-                            int stream, const MT *mk, TYPE *y, int64_t out_w, int64_t ow0,
-                            int64_t c0, int64_t nst,
+                            int stream, const MT *mk, TYPE *y, int64_t ys, int64_t ow0,
+                            int64_t c0, int64_t nst, int64_t dil,
                             const int KH, const int KW, const int S, const int R,
                             const int MASKED)
 {
     if (R <= 4)
-        IFN(spec_chunk4)(xr, wv, bv, first, stream, mk, y, out_w, ow0, c0, nst, KH, KW, S,
+        IFN(spec_chunk4)(xr, wv, bv, first, stream, mk, y, ys, ow0, c0, nst, dil, KH, KW, S,
                          R, MASKED);
     else
-        IFN(spec_chunk7)(xr, wv, bv, first, stream, mk, y, out_w, ow0, c0, nst, KH, KW, S,
+        IFN(spec_chunk7)(xr, wv, bv, first, stream, mk, y, ys, ow0, c0, nst, dil, KH, KW, S,
                          R, MASKED);
 }
 
-/* R output rows from row oh (stored from y) across the whole width. */
+/* R output rows oh, oh + dil, ... (stored from y) across the whole width;
+   with dilation dil (stride 1) they read every dil-th input row, so they
+   share input rows as the rows of an undilated filter do. */
 ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *wv,
-                            VT bv, int64_t oh, TYPE *y,
+                            VT bv, int64_t oh, TYPE *y, int64_t dil,
                             const int KH, const int KW, const int S, const int R)
 {
     const dw_geom *g = a->g;
     const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w, pw = g->pw;
     const int64_t nch = mt->nchunks, ilo = mt->ilo, ihi = mt->ihi;
+    const int64_t ys = dil * out_w;
     const TYPE *xr[DW_NI_MAX];
     const int64_t top = oh * S - g->ph;
-    if (top >= 0 && top + (R - 1) * S + KH <= in_h) {
+    if (top >= 0 && top + ((R - 1) * S + KH - 1) * dil < in_h) {
         const TYPE *row = a->slice + top * in_w;
         DW_UNROLL
         for (int i = 0; i < (R - 1) * S + KH; i++)
-            xr[i] = row + i * in_w;
+            xr[i] = row + i * dil * in_w;
     } else {
         DW_UNROLL
         for (int i = 0; i < (R - 1) * S + KH; i++) {
-            const int64_t ih = top + i;
+            const int64_t ih = top + i * dil;
             xr[i] = ih >= 0 && ih < in_h ? a->slice + ih * in_w : a->zeros;
         }
     }
     for (int64_t ci = 0; ci < nch; ci++) {
         const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
         if (!DW_NARROW && ci >= ilo && ci < ihi) {
-            IFN(spec_chunk)(xr, wv, bv, a->first, a->stream, mt->inner, y, out_w, ow0, c0, DW_VL,
-                            KH, KW, S, R, 0);
+            IFN(spec_chunk)(xr, wv, bv, a->first, a->stream, mt->inner, y, ys, ow0, c0, DW_VL,
+                            dil, KH, KW, S, R, 0);
         } else {
             const int64_t nst = out_w - ow0 < DW_VL ? out_w - ow0 : DW_VL;
             MT own[DW_KMAX + 1];
@@ -548,17 +552,19 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
             } else if (nch - 1 - ci < DW_MSLOTS) {
                 mk = mt->m[DW_MSLOTS + (nch - 1 - ci)];
             } else {
-                IFN(chunk_masks)(own, c0, in_w, KW, S);
+                IFN(chunk_masks)(own, c0, in_w, KW, S, dil);
                 mk = own;
             }
-            IFN(spec_chunk)(xr, wv, bv, a->first, 0, mk, y, out_w, ow0, c0, nst,
+            IFN(spec_chunk)(xr, wv, bv, a->first, 0, mk, y, ys, ow0, c0, nst, dil,
                             KH, KW, S, R, 1);
         }
     }
 }
 
-/* Output rows [oh0, oh1) of one channel, one filter depth slice. */
-ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const int S)
+/* Output rows [oh0, oh1) of one channel, one filter depth slice; with
+   dilation dil > 1, phase by phase (rows oh0 + p, oh0 + p + dil, ...). */
+ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const int S,
+                            const int64_t dil)
 {
     const IFN(dw_mtab) *mt = (const IFN(dw_mtab) *)a->masks;
     const int64_t out_w = a->g->out_w, oh1 = a->oh1;
@@ -567,34 +573,36 @@ ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const 
     for (int t = 0; t < KH * KW; t++)
         wv[t] = V_SET1(a->w[t]);
     const VT bv = V_SET1(a->bias);
-    /* rows per pass: 7 for 3x3 stride 1 (7 divides the 7, 14, ..., 112
-       rows of common layers; 14 accumulators and 9 taps fit the 32
-       registers), else 4 */
-    int64_t oh = a->oh0;
-    TYPE *y = a->y;
-    if (KH == 3 && S == 1 && DW_REGS >= 32) {
-        for (; oh + 7 <= oh1; oh += 7, y += 7 * out_w)
-            IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 7);
-    }
-    for (; oh + 4 <= oh1; oh += 4, y += 4 * out_w)
-        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 4);
-    switch (oh1 - oh) {
-    case 3:
-        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 3);
-        break;
-    case 2:
-        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 2);
-        break;
-    case 1:
-        IFN(spec_group)(a, mt, wv, bv, oh, y, KH, KW, S, 1);
-        break;
-    default:
-        break;
+    for (int64_t p = 0; p < dil && a->oh0 + p < oh1; p++) {
+        /* rows per pass: 7 for 3x3 stride 1 (7 divides the 7, 14, ..., 112
+           rows of common layers; 14 accumulators and 9 taps fit the 32
+           registers), else 4 */
+        int64_t oh = a->oh0 + p;
+        TYPE *y = a->y + p * out_w;
+        if (KH == 3 && S == 1 && DW_REGS >= 32) {
+            for (; oh + 6 * dil < oh1; oh += 7 * dil, y += 7 * dil * out_w)
+                IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 7);
+        }
+        for (; oh + 3 * dil < oh1; oh += 4 * dil, y += 4 * dil * out_w)
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 4);
+        switch ((oh1 - oh + dil - 1) / dil) {
+        case 3:
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 3);
+            break;
+        case 2:
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 2);
+            break;
+        case 1:
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 1);
+            break;
+        default:
+            break;
+        }
     }
 }
 
 #define DW_DEF_SPEC(NAME, K, S) \
-    static ISA_ATTR void IFN(NAME)(const DW_ARGS *a) { IFN(spec_plane)(a, K, K, S); }
+    static ISA_ATTR void IFN(NAME)(const DW_ARGS *a) { IFN(spec_plane)(a, K, K, S, 1); }
 DW_DEF_SPEC(dw_k3s1, 3, 1)
 DW_DEF_SPEC(dw_k3s2, 3, 2)
 DW_DEF_SPEC(dw_k5s1, 5, 1)
@@ -603,9 +611,13 @@ DW_DEF_SPEC(dw_k7s1, 7, 1)
 DW_DEF_SPEC(dw_k7s2, 7, 2)
 #undef DW_DEF_SPEC
 
+/* 3x3, stride 1, the same dilation > 1 in height and width */
+static ISA_ATTR void IFN(dw_k3s1d)(const DW_ARGS *a) { IFN(spec_plane)(a, 3, 3, 1, a->g->dh); }
+
 /* in the order of dw_specs */
 static void (*const IFN(dw_spec_table)[DW_NSPECS])(const DW_ARGS *) = {
     IFN(dw_k3s1), IFN(dw_k3s2), IFN(dw_k5s1), IFN(dw_k5s2), IFN(dw_k7s1), IFN(dw_k7s2),
+    IFN(dw_k3s1d),
 };
 #  define DW_HAS_SPECS 1
 #else
@@ -727,7 +739,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     IFN(dw_mtab) mt;
     if (g->spec >= 0) {
         kern = IFN(dw_spec_table)[g->spec];
-        IFN(mtab_init)(&mt, g, dw_specs[g->spec][0], dw_specs[g->spec][1]);
+        IFN(mtab_init)(&mt, g, dw_specs[g->spec][0], dw_specs[g->spec][1], g->dw);
         a.masks = &mt;
     } else
 #endif
