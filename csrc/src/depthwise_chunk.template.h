@@ -9,12 +9,15 @@
    ys); stride 1 taps dil columns apart.  MASKED: the chunk reads outside the row or stores nst < VL
    lanes; mk holds its load masks.  stream: store whole aligned vectors
    past the caches. */
-ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
+ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, const TYPE *w, VT bv, int first,
                         int stream, const MT *mk, TYPE *y, int64_t ys, int64_t ow0,
                         int64_t c0, int64_t nst, int64_t dil, const int KH, const int KW,
                         const int S, const int R, const int MASKED)
 {
     const int NI = (R - 1) * S + KH;
+    /* the taps: in registers (wv) when they fit, else broadcast from w at
+       each use (the broadcast folds into the FMA's memory operand) */
+#define DW_TAP(t) (DW_TAPS_IN_REGS(KH * KW) || S == 2 ? wv[t] : IFN(v_bcast)(w + (t)))
     /* CH + 1 chains per row (even and odd kh), summed at the end: more
        independent FMAs in flight */
     const int CH = DW_CHAINS(S) - 1;
@@ -45,7 +48,7 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
                 for (int r = 0; r < R; r++) {
                     const int kh = i - r;
                     if (kh >= 0 && kh < KH)
-                        acc[kh & CH][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & CH][r]);
+                        acc[kh & CH][r] = V_FMA(DW_TAP(kh * KW + kw), xv, acc[kh & CH][r]);
                 }
             }
 #if DW_S2_ALIGN
@@ -70,7 +73,7 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
                 for (int r = 0; r < R; r++) {
                     const int kh = i - S * r;
                     if (kh >= 0 && kh < KH)
-                        acc[kh & CH][r] = V_FMA(wv[kh * KW + kw], xv, acc[kh & CH][r]);
+                        acc[kh & CH][r] = V_FMA(DW_TAP(kh * KW + kw), xv, acc[kh & CH][r]);
                 }
             }
 #endif
@@ -89,7 +92,7 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
                 for (int r = 0; r < R; r++) {
                     const int kh = i - S * r;
                     if (kh >= 0 && kh < KH)
-                        acc[kh & CH][r] = V_FMA(wv[kh * KW + 2 * j], ev, acc[kh & CH][r]);
+                        acc[kh & CH][r] = V_FMA(DW_TAP(kh * KW + 2 * j), ev, acc[kh & CH][r]);
                 }
                 if (2 * j + 1 < KW) {
                     VT od = V_ODDS(va, vb);
@@ -98,7 +101,7 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
                     for (int r = 0; r < R; r++) {
                         const int kh = i - S * r;
                         if (kh >= 0 && kh < KH)
-                            acc[kh & CH][r] = V_FMA(wv[kh * KW + 2 * j + 1], od, acc[kh & CH][r]);
+                            acc[kh & CH][r] = V_FMA(DW_TAP(kh * KW + 2 * j + 1), od, acc[kh & CH][r]);
                     }
                 }
             }
@@ -118,3 +121,4 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, VT bv, int first,
     }
 }
 
+#undef DW_TAP

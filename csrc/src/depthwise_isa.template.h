@@ -331,6 +331,9 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
 /* DW_NARROW: the 256-bit AVX-512 path, which only runs rows of at most one
    vector, so every chunk takes the masked kernel */
 #define DW_NARROW (DW_ISA == DW_ISA_AVX512Y)
+/* whether a filter of n taps stays in registers (else each tap is
+   broadcast from memory where it is used) */
+#define DW_TAPS_IN_REGS(n) ((n) <= 9 || DW_ISA == DW_ISA_AVX2)
 /* vector registers of the path */
 #define DW_REGS (DW_ISA == DW_ISA_AVX512 || DW_ISA == DW_ISA_AVX512Y ? 32 : 16)
 
@@ -393,6 +396,16 @@ ISA_FN VT IFN(v_load_strided)(const TYPE *row, int64_t col, int64_t step, int64_
         tmp[l] = c >= 0 && c < n ? row[c] : (TYPE)0;
     }
     return V_LOAD(tmp);
+}
+
+/* *p in every lane, read where it is used: the empty asm hides that the
+   same tap was loaded before, so the load is not hoisted into a register. */
+ISA_FN VT IFN(v_bcast)(const TYPE *p)
+{
+#if DW_ISA != DW_ISA_GENERIC
+    __asm__("" : "+r"(p));
+#endif
+    return V_SET1(*p);
 }
 
 /* The first cnt lanes of p, zero elsewhere / stored to p (1 <= cnt <= VL). */
@@ -499,18 +512,18 @@ static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, 
 #undef DW_ACC_ROWS
 #undef DW_CHUNK_FN
 
-ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, VT bv, int first,
-                            int stream, const MT *mk, TYPE *y, int64_t ys, int64_t ow0,
-                            int64_t c0, int64_t nst, int64_t dil,
+ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, const TYPE *w, VT bv,
+                            int first, int stream, const MT *mk, TYPE *y, int64_t ys,
+                            int64_t ow0, int64_t c0, int64_t nst, int64_t dil,
                             const int KH, const int KW, const int S, const int R,
                             const int MASKED)
 {
     if (R <= 4)
-        IFN(spec_chunk4)(xr, wv, bv, first, stream, mk, y, ys, ow0, c0, nst, dil, KH, KW, S,
-                         R, MASKED);
+        IFN(spec_chunk4)(xr, wv, w, bv, first, stream, mk, y, ys, ow0, c0, nst, dil, KH, KW,
+                         S, R, MASKED);
     else
-        IFN(spec_chunk7)(xr, wv, bv, first, stream, mk, y, ys, ow0, c0, nst, dil, KH, KW, S,
-                         R, MASKED);
+        IFN(spec_chunk7)(xr, wv, w, bv, first, stream, mk, y, ys, ow0, c0, nst, dil, KH, KW,
+                         S, R, MASKED);
 }
 
 /* R output rows oh, oh + dil, ... (stored from y) across the whole width;
@@ -541,8 +554,8 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
     for (int64_t ci = 0; ci < nch; ci++) {
         const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
         if (!DW_NARROW && ci >= ilo && ci < ihi) {
-            IFN(spec_chunk)(xr, wv, bv, a->first, a->stream, mt->inner, y, ys, ow0, c0, DW_VL,
-                            dil, KH, KW, S, R, 0);
+            IFN(spec_chunk)(xr, wv, a->w, bv, a->first, a->stream, mt->inner, y, ys, ow0, c0,
+                            DW_VL, dil, KH, KW, S, R, 0);
         } else {
             const int64_t nst = out_w - ow0 < DW_VL ? out_w - ow0 : DW_VL;
             MT own[DW_KMAX + 1];
@@ -555,7 +568,7 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
                 IFN(chunk_masks)(own, c0, in_w, KW, S, dil);
                 mk = own;
             }
-            IFN(spec_chunk)(xr, wv, bv, a->first, 0, mk, y, ys, ow0, c0, nst, dil,
+            IFN(spec_chunk)(xr, wv, a->w, bv, a->first, 0, mk, y, ys, ow0, c0, nst, dil,
                             KH, KW, S, R, 1);
         }
     }
@@ -571,7 +584,7 @@ ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const 
     VT wv[DW_KMAX * DW_KMAX];
     DW_UNROLL
     for (int t = 0; t < KH * KW; t++)
-        wv[t] = V_SET1(a->w[t]);
+        wv[t] = DW_TAPS_IN_REGS(KH * KW) || S == 2 ? V_SET1(a->w[t]) : V_SET1((TYPE)0);
     const VT bv = V_SET1(a->bias);
     for (int64_t p = 0; p < dil && a->oh0 + p < oh1; p++) {
         /* rows per pass: 7 for 3x3 stride 1 (7 divides the 7, 14, ..., 112
@@ -826,6 +839,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 #undef DW_S2_ALIGN_OK
 #undef DW_CHAINS
 #undef DW_NARROW
+#undef DW_TAPS_IN_REGS
 #undef DW_REGS
 #undef V_SET1
 #undef V_PIN
