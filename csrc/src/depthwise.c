@@ -4,37 +4,49 @@
  * (several output channels per group) included, 1-D, 2-D and 3-D, float
  * and double.
  *
- * Layout of the work.  Each output plane (batch item, output channel) is
- * the 2-D/3-D correlation of one input plane with one small filter.  The
- * kernels vectorise along the output width (the NCHW layout is fixed) and
- * keep the accumulators of several output rows in registers:
+ * Each output plane (batch item, output channel) is the correlation of one
+ * input plane with one small filter.  The kernels vectorise along the
+ * output width (the NCHW layout is fixed) and keep the accumulators of
+ * several output rows in registers:
  *
- *   - specialised kernels for square 3x3, 5x5 and 7x7 filters with stride 1
- *     or 2 in height and width and no dilation there (any depth kernel,
- *     stride, dilation and padding).  They walk the input rows of a group
- *     of R output rows once, loading each shifted input vector once and
- *     adding it into every output row that uses it, with the filter held in
- *     (broadcast) registers.  Stride 2 loads two vectors and takes their
- *     even or odd lanes.
- *   - a general kernel for every other depthwise shape (1-D, rectangular or
- *     large filters, dilations, other strides): one output row at a time,
- *     four vectors of it per pass, one tap at a time.
+ *   - specialised kernels (depthwise_chunk.template.h) for square 3x3, 5x5
+ *     and 7x7 filters with stride 1 or 2 in height and width, and 3x3 with
+ *     stride 1 and a dilation (any depth kernel, stride, dilation and
+ *     padding).  They walk the input rows of a group of R output rows (7
+ *     for 3x3 stride 1, else 4) once, load each shifted input vector once
+ *     and add it into every output row that uses it; the taps stay in
+ *     registers (9 taps, or any filter at stride 2) or are broadcast from
+ *     memory at each use.  Stride 2 takes the even and odd lanes of two
+ *     vectors (AVX-512: and shifts them with valign for the further taps).
+ *     Dilated rows go phase by phase (rows oh, oh + d, ... share input rows
+ *     like those of an undilated filter).
+ *   - a general kernel for every other depthwise shape (1-D, rectangular,
+ *     even or large filters, other strides and dilations): one output row
+ *     at a time, four vectors of it per pass, one tap at a time.
  *
- * Padding is not copied: vector chunks whose taps all lie inside the input
- * row run with plain loads, the chunks at the borders with masked loads that
- * read zeros outside the row, and input rows (or depth slices) that fall in
- * the padding are skipped.  No buffer is allocated at all.
+ * Padding is not copied: vectors whose taps all lie inside the input row
+ * use plain loads, those at the borders masked loads that read zeros
+ * outside the row (their masks computed once per task); padding rows are
+ * read from a row of zeros by the specialised kernels and skipped by the
+ * general one.  The only buffer is that zero row, static unless the rows
+ * are very long.  3-D filters add one depth slice at a time into the
+ * output.  Outputs far larger than the caches are written with streaming
+ * stores.
  *
  * Each output element is bias + the products of its taps, accumulated with
- * fused multiply-adds in (kd, kh, kw) order; padding columns inside a border
- * chunk add w * 0, padding rows and slices are skipped.  Which of these
- * happens depends only on the element's position (chunks start at fixed
- * multiples of the vector length), never on how rows or planes were split
- * among threads, so results are bitwise identical for any thread count.
+ * fused multiply-adds in (kd, kh, kw) order (specialised stride-1 kernels:
+ * even and odd kh in two chains, added at the end).  What an element's
+ * arithmetic is depends only on its position (vectors start at fixed
+ * multiples of the vector length, which kernel runs depends on the shape),
+ * never on how rows, channels or planes were split among threads, so
+ * results are bitwise identical for any thread count.
  *
- * Vector paths: AVX-512F and AVX2+FMA (x86 only, compiled with target
- * attributes and chosen by the isa level at run time) and a portable C path
- * on small fixed-length arrays, the same kernel source for all three.
+ * Vector paths, from one kernel source (depthwise_isa.template.h): AVX-512F
+ * on 512-bit vectors, AVX-512VL on 256-bit vectors for rows of at most 8
+ * (float) / 4 (double) elements, AVX2+FMA (x86 only, compiled with target
+ * attributes and chosen at run time from the isa level), and portable C on
+ * the compiler's 16-byte vectors (or plain arrays) running the general
+ * kernel.
  */
 #include "internal.h"
 
