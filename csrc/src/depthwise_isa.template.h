@@ -6,8 +6,9 @@
  *
  * The kernels are written once against a small vector vocabulary
  * (V_SET1, V_LOAD, V_FMA, masked loads and stores, even/odd lanes of two
- * vectors) that each path defines: AVX-512F, AVX2+FMA, or portable C on
- * fixed-length arrays that the compiler may vectorise.
+ * vectors) that each path defines: AVX-512F (512-bit), AVX-512VL (256-bit,
+ * for short rows), AVX2+FMA, or portable C on the compiler's 16-byte vector
+ * types (plain arrays where it has none).
  */
 
 #if DW_ISA == DW_ISA_AVX512
