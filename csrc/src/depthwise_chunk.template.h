@@ -7,8 +7,9 @@
  */
 /* One vector chunk (output columns ow0 ...) of R rows from y (row pitch
    ys); stride 1 taps dil columns apart.  MASKED: the chunk reads outside the row or stores nst < VL
-   lanes; mk holds its load masks.  stream: store whole aligned vectors
-   past the caches. */
+   lanes; mk holds its load masks.  stream: store whole cache lines (the
+   512-bit path's aligned vectors) past the caches; partial lines would be
+   far slower, so misaligned rows are stored as usual. */
 ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, const TYPE *w, VT bv, int first,
                         int stream, const MT *mk, TYPE *y, int64_t ys, int64_t ow0,
                         int64_t c0, int64_t nst, int64_t dil, const int KH, const int KW,
@@ -114,7 +115,7 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, const TYPE *w, VT b
         TYPE *yv = y + r * ys + ow0;
         if (MASKED)
             IFN(v_store_first)(yv, sum, nst);
-        else if (stream && ((uintptr_t)yv & (sizeof(VT) - 1)) == 0)
+        else if (DW_STREAMS && stream && ((uintptr_t)yv & 63) == 0)
             IFN(v_stream)(yv, sum);
         else
             V_STORE(yv, sum);

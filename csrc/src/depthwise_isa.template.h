@@ -332,6 +332,8 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
 /* DW_NARROW: the 256-bit AVX-512 path, which only runs rows of at most one
    vector, so every chunk takes the masked kernel */
 #define DW_NARROW (DW_ISA == DW_ISA_AVX512Y)
+/* streaming stores: only where one vector is one cache line */
+#define DW_STREAMS (DW_ISA == DW_ISA_AVX512)
 /* whether a filter of n taps stays in registers (else each tap is
    broadcast from memory where it is used) */
 #define DW_TAPS_IN_REGS(n) ((n) <= 9 || DW_ISA == DW_ISA_AVX2)
@@ -840,6 +842,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 #undef DW_S2_ALIGN_OK
 #undef DW_CHAINS
 #undef DW_NARROW
+#undef DW_STREAMS
 #undef DW_TAPS_IN_REGS
 #undef DW_REGS
 #undef V_SET1
