@@ -126,6 +126,10 @@ GCONV_KERNEL_STRUCT(double, f64)
 GCONV_HIDDEN extern const gconv_kernel_f32 *const gconv__kernels_f32[];
 GCONV_HIDDEN extern const gconv_kernel_f64 *const gconv__kernels_f64[];
 
+/* Depthwise shapes (one input channel per group, any channel multiplier). */
+GCONV_HIDDEN extern const gconv_kernel_f32 gconv__depthwise_f32;
+GCONV_HIDDEN extern const gconv_kernel_f64 gconv__depthwise_f64;
+
 /* The generic direct convolution: handles every valid shape. */
 GCONV_HIDDEN extern const gconv_kernel_f32 gconv__generic_f32;
 GCONV_HIDDEN extern const gconv_kernel_f64 gconv__generic_f64;

@@ -6,12 +6,14 @@
 #include "internal.h"
 
 const gconv_kernel_f32 *const gconv__kernels_f32[] = {
+    &gconv__depthwise_f32,
     &gconv__grouped_f32,
     &gconv__generic_f32,
     NULL,
 };
 
 const gconv_kernel_f64 *const gconv__kernels_f64[] = {
+    &gconv__depthwise_f64,
     &gconv__grouped_f64,
     &gconv__generic_f64,
     NULL,

@@ -1,0 +1,244 @@
+/*
+ * depthwise.c -- the depthwise kernel family: every shape whose groups have
+ * exactly one input channel (in_channels == groups), channel multipliers
+ * (several output channels per group) included, 1-D, 2-D and 3-D, float
+ * and double.
+ *
+ * Each output plane (batch item, output channel) is the correlation of one
+ * input plane with one small filter.  The kernels vectorise along the
+ * output width (the NCHW layout is fixed) and keep the accumulators of
+ * several output rows in registers:
+ *
+ *   - specialised kernels (depthwise_chunk.template.h) for square 3x3, 5x5
+ *     and 7x7 filters with stride 1 or 2 in height and width, and 3x3 with
+ *     stride 1 and a dilation (any depth kernel, stride, dilation and
+ *     padding).  They walk the input rows of a group of R output rows (7
+ *     for 3x3 stride 1, else 4) once, load each shifted input vector once
+ *     and add it into every output row that uses it; the taps stay in
+ *     registers (9 taps, or any filter at stride 2) or are broadcast from
+ *     memory at each use.  Stride 2 takes the even and odd lanes of two
+ *     vectors (AVX-512: and shifts them with valign for the further taps).
+ *     Dilated rows go phase by phase (rows oh, oh + d, ... share input rows
+ *     like those of an undilated filter).
+ *   - a general kernel for every other depthwise shape (1-D, rectangular,
+ *     even or large filters, other strides and dilations): one output row
+ *     at a time, four vectors of it per pass, one tap at a time.
+ *
+ * Padding is not copied: vectors whose taps all lie inside the input row
+ * use plain loads, those at the borders masked loads that read zeros
+ * outside the row (their masks computed once per task); padding rows are
+ * read from a row of zeros by the specialised kernels and skipped by the
+ * general one.  The only buffer is that zero row, static unless the rows
+ * are very long.  3-D filters add one depth slice at a time into the
+ * output.  Outputs far larger than the caches are written with streaming
+ * stores.
+ *
+ * Each output element is bias + the products of its taps, accumulated with
+ * fused multiply-adds in (kd, kh, kw) order (specialised stride-1 kernels:
+ * even and odd kh in two chains, added at the end).  What an element's
+ * arithmetic is depends only on its position (vectors start at fixed
+ * multiples of the vector length, which kernel runs depends on the shape),
+ * never on how rows, channels or planes were split among threads, so
+ * results are bitwise identical for any thread count.
+ *
+ * Vector paths, from one kernel source (depthwise_isa.template.h): AVX-512F
+ * on 512-bit vectors, AVX-512VL on 256-bit vectors for rows of at most 8
+ * (float) / 4 (double) elements, AVX2+FMA (x86 only, compiled with target
+ * attributes and chosen at run time from the isa level), and portable C on
+ * the compiler's 16-byte vectors (or plain arrays) running the general
+ * kernel.
+ */
+#include "internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#  define DW_X86 1
+#  include <immintrin.h>
+#else
+#  define DW_X86 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define DW_INLINE static inline __attribute__((always_inline))
+#else
+#  define DW_INLINE static inline
+#endif
+
+/* Full unrolling of the small constant-trip loops of the kernels. */
+#if defined(__clang__)
+#  define DW_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__) && __GNUC__ >= 8
+#  define DW_UNROLL _Pragma("GCC unroll 64")
+#else
+#  define DW_UNROLL
+#endif
+
+/* The portable path's vectors: the compiler's 16-byte vector types where it
+   has them (SIMD on SSE2 and NEON), else arrays of 8 (4) elements. */
+#ifndef DW_GVEC
+#  if defined(__GNUC__) || defined(__clang__)
+#    define DW_GVEC 1
+#  else
+#    define DW_GVEC 0
+#  endif
+#endif
+#define DW_ISA_GENERIC 0
+#define DW_ISA_AVX2 1
+#define DW_ISA_AVX512 2
+#define DW_ISA_AVX512Y 3   /* AVX-512VL on 256-bit vectors */
+
+#define DW_RMAX 7          /* output rows per pass of a specialised kernel */
+#define DW_CMAX 4          /* vectors per pass of the general kernel */
+#define DW_KMAX 7          /* largest specialised filter side */
+#define DW_NI_MAX ((DW_RMAX - 1) * 2 + DW_KMAX)   /* input rows per pass */
+#define DW_ZEROS 4096      /* static zero row (longer rows: allocated) */
+
+/* Input and output of at least this many bytes: the output bypasses the
+   caches (it would only evict the input before anyone reads it back). */
+#define DW_STREAM_BYTES (24 << 20)
+
+/* Below this many multiply-adds a call runs on one thread: starting the
+   team would cost more than it saves. */
+#define DW_SMALL_WORK 40000
+
+#if DW_X86
+/* AVX-512VL (256-bit AVX-512 instructions): every AVX-512 CPU but the Xeon
+   Phi has it. */
+static int dw_has_avx512vl(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vl");
+}
+#endif
+
+/* The specialised filters: side, stride (height and width alike) and
+   whether dilated (the same dilation > 1 in height and width; 3x3 stride 1
+   only).  The kernels of each vector path come in this order. */
+static const int dw_specs[][3] = {
+    {3, 1, 0}, {3, 2, 0}, {5, 1, 0}, {5, 2, 0}, {7, 1, 0}, {7, 2, 0}, {3, 1, 1},
+};
+#define DW_NSPECS ((int)(sizeof dw_specs / sizeof dw_specs[0]))
+
+/* The normalised geometry of one call, shared by every task. */
+typedef struct dw_geom {
+    int64_t groups, mult;            /* mult: output channels per group */
+    int64_t in_d, in_h, in_w, out_d, out_h, out_w;
+    int64_t kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw;
+    int64_t in_plane, out_plane, kvol;
+    int spec;                        /* index into dw_specs, or -1: general */
+    int stream;                      /* streaming stores for the output */
+} dw_geom;
+
+static int dw_spec_of(const gconv_shape *s)
+{
+    if (s->k[1] != s->k[2] || s->stride[1] != s->stride[2] || s->dil[1] != s->dil[2])
+        return -1;
+    const int dilated = s->dil[1] > 1;
+    for (int i = 0; i < DW_NSPECS; i++) {
+        if (s->k[1] == dw_specs[i][0] && s->stride[1] == dw_specs[i][1] &&
+            dilated == dw_specs[i][2])
+            return i;
+    }
+    return -1;
+}
+
+static void dw_geom_init(dw_geom *g, const gconv_shape *s)
+{
+    g->groups = s->groups;
+    g->mult = s->cout_g;
+    g->in_d = s->in[0];
+    g->in_h = s->in[1];
+    g->in_w = s->in[2];
+    g->out_d = s->out[0];
+    g->out_h = s->out[1];
+    g->out_w = s->out[2];
+    g->kd = s->k[0];
+    g->kh = s->k[1];
+    g->kw = s->k[2];
+    g->sd = s->stride[0];
+    g->sh = s->stride[1];
+    g->sw = s->stride[2];
+    g->pd = s->pad[0];
+    g->ph = s->pad[1];
+    g->pw = s->pad[2];
+    g->dd = s->dil[0];
+    g->dh = s->dil[1];
+    g->dw = s->dil[2];
+    g->in_plane = s->in_plane;
+    g->out_plane = s->out_plane;
+    g->kvol = s->k_volume;
+    g->spec = dw_spec_of(s);
+    g->stream = 0;
+}
+
+/* How the work of a call is cut into units for the threads: every
+   (batch item, group) plane, cut further into blocks of output channels
+   (of the group) and of output rows (depth x height) while there are too
+   few planes to keep the threads busy.  The cut changes which thread
+   computes an output, never how. */
+typedef struct dw_split {
+    int threads;
+    int64_t planes, units, chunk;   /* chunk: units per scheduling grab */
+    int64_t mblocks, mper;          /* channel blocks of mper channels */
+    int64_t rblocks, rper;          /* row blocks of rper rows */
+} dw_split;
+
+static void dw_split_init(dw_split *p, const gconv_shape *s, int threads)
+{
+    const int64_t rows = s->out[0] * s->out[1];
+    /* output elements times taps; saturates instead of overflowing */
+    const double work = (double)s->output_elements * (double)s->k_volume;
+    p->threads = threads < 1 ? 1 : threads;
+    if (work < (double)DW_SMALL_WORK)
+        p->threads = 1;
+    p->planes = s->batch * s->groups;
+    p->mblocks = 1;
+    p->mper = s->cout_g;
+    p->rblocks = 1;
+    p->rper = rows;
+    if (p->threads > 1) {
+        const int64_t want = 4 * (int64_t)p->threads;
+        if (p->planes < want) {
+            /* rows first (blocks of at least DW_RMAX rows), then channels */
+            int64_t rb = (want + p->planes - 1) / p->planes;
+            int64_t rb_max = (rows + DW_RMAX - 1) / DW_RMAX;
+            if (rb > rb_max)
+                rb = rb_max;
+            if (rb < 1)
+                rb = 1;
+            p->rper = (rows + rb - 1) / rb;
+            p->rblocks = (rows + p->rper - 1) / p->rper;
+            if (p->planes * p->rblocks < want && s->cout_g > 1) {
+                int64_t have = p->planes * p->rblocks;
+                int64_t mb = (want + have - 1) / have;
+                if (mb > s->cout_g)
+                    mb = s->cout_g;
+                p->mper = (s->cout_g + mb - 1) / mb;
+                p->mblocks = (s->cout_g + p->mper - 1) / p->mper;
+            }
+        }
+    }
+    p->units = p->planes * p->mblocks * p->rblocks;
+    p->chunk = p->units / (8 * (int64_t)p->threads);
+    if (p->chunk < 1)
+        p->chunk = 1;
+}
+
+#define TYPE float
+#define SFX f32
+#define DW_DOUBLE 0
+#include "depthwise.template.h"
+#undef TYPE
+#undef SFX
+#undef DW_DOUBLE
+
+#define TYPE double
+#define SFX f64
+#define DW_DOUBLE 1
+#include "depthwise.template.h"
+#undef TYPE
+#undef SFX
+#undef DW_DOUBLE

@@ -1,0 +1,131 @@
+/*
+ * depthwise.template.h -- the depthwise kernel family for one element type.
+ * Included by depthwise.c with TYPE, SFX and DW_DOUBLE defined; includes
+ * depthwise_isa.template.h once per vector path.
+ */
+#define FN(name) GCONV_CAT(name, SFX)
+#define DW_ARGS FN(dw_args)
+
+/* One call of a plane kernel: output rows [oh0, oh1) of one output
+   channel and output depth slice, the taps of one filter depth slice. */
+typedef struct DW_ARGS {
+    const dw_geom *g;
+    const TYPE *slice;          /* the input depth slice (the plane in 2-D) */
+    TYPE *y;                    /* output row oh0 */
+    const TYPE *w;              /* filter taps (kh, kw) of the slice */
+    TYPE bias;
+    int first;                  /* start from the bias (else add to y) */
+    int stream;                 /* store the output past the caches */
+    int64_t oh0, oh1;
+    const void *masks;          /* the vector path's border masks */
+    const TYPE *zeros;          /* in_w zeros: the rows of the padding */
+} DW_ARGS;
+
+/* A row of zeros for the rows of the padding (read only). */
+static const TYPE FN(dw_zeros)[DW_ZEROS];
+
+typedef void (*FN(dw_task_fn))(const dw_geom *g, const dw_split *p, const TYPE *w,
+                               const TYPE *b, const TYPE *x, TYPE *y,
+                               const TYPE *zeros, int64_t u0, int64_t u1);
+
+#if DW_X86
+#  define DW_ISA DW_ISA_AVX512
+#  include "depthwise_isa.template.h"
+#  undef DW_ISA
+#  define DW_ISA DW_ISA_AVX512Y
+#  include "depthwise_isa.template.h"
+#  undef DW_ISA
+#  define DW_ISA DW_ISA_AVX2
+#  include "depthwise_isa.template.h"
+#  undef DW_ISA
+#endif
+#define DW_ISA DW_ISA_GENERIC
+#include "depthwise_isa.template.h"
+#undef DW_ISA
+
+static int FN(dw_supports)(const gconv_shape *s, gconv_isa_level isa)
+{
+    (void)isa;
+    return s->cin_g == 1;
+}
+
+static int64_t FN(dw_packed_size)(const gconv_shape *s, gconv_isa_level isa)
+{
+    (void)s;
+    (void)isa;
+    return 0;  /* the filters are read as given, broadcast tap by tap */
+}
+
+static void FN(dw_pack)(const gconv_shape *s, gconv_isa_level isa,
+                        const TYPE *weight, TYPE *packed)
+{
+    (void)s;
+    (void)isa;
+    (void)weight;
+    (void)packed;
+}
+
+static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
+                               const TYPE *weight, const TYPE *bias,
+                               const TYPE *input, TYPE *output, int threads)
+{
+    dw_geom g;
+    dw_split p;
+    dw_geom_init(&g, s);
+    dw_split_init(&p, s, threads);
+    /* arrays much larger than the caches: the output is stored with
+       streaming stores (2-D only: 3-D reads its partial sums back) */
+    g.stream = isa != GCONV_ISA_GENERIC && g.kd == 1 &&
+               (double)(s->input_elements + s->output_elements) * sizeof(TYPE) >=
+                   (double)DW_STREAM_BYTES;
+
+    FN(dw_task_fn) task = FN(dw_task_generic);
+#if DW_X86
+    /* rows of at most half a 512-bit vector run on 256-bit vectors */
+    if (isa == GCONV_ISA_AVX512 && g.out_w <= 32 / (int64_t)sizeof(TYPE) && dw_has_avx512vl())
+        task = FN(dw_task_avx512y);
+    else if (isa == GCONV_ISA_AVX512)
+        task = FN(dw_task_avx512);
+    else if (isa == GCONV_ISA_AVX2)
+        task = FN(dw_task_avx2);
+#else
+    (void)isa;
+#endif
+
+    /* the specialised kernels read padding rows from a row of zeros */
+    const TYPE *zeros = FN(dw_zeros);
+    TYPE *zalloc = NULL;
+    if (g.spec >= 0 && g.in_w > DW_ZEROS) {
+        zalloc = (TYPE *)gconv__alloc(g.in_w, sizeof(TYPE));
+        if (zalloc == NULL)
+            return GCONV_ERR_NO_MEMORY;
+        for (int64_t i = 0; i < g.in_w; i++)
+            zalloc[i] = (TYPE)0;
+        zeros = zalloc;
+    }
+
+    /* blocks of p.chunk units, handed out one by one */
+    const int64_t chunk = p.chunk;
+    const int64_t blocks = (p.units + chunk - 1) / chunk;
+    const int nt = p.threads;
+    GCONV_PRAGMA(omp parallel for num_threads(nt) schedule(dynamic, 1) if(nt > 1))
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t u0 = blk * chunk;
+        const int64_t u1 = u0 + chunk < p.units ? u0 + chunk : p.units;
+        task(&g, &p, weight, bias, input, output, zeros, u0, u1);
+    }
+    (void)nt;  /* unused without OpenMP */
+    gconv__free(zalloc);
+    return GCONV_OK;
+}
+
+const GCONV_CAT(gconv_kernel, SFX) GCONV_CAT(gconv__depthwise, SFX) = {
+    "depthwise",
+    FN(dw_supports),
+    FN(dw_packed_size),
+    FN(dw_pack),
+    FN(dw_run),
+};
+
+#undef DW_ARGS
+#undef FN

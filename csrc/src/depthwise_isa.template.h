@@ -1,0 +1,862 @@
+/*
+ * depthwise_isa.template.h -- the depthwise row kernels and the task loop
+ * for one element type and one vector path.  Included by
+ * depthwise.template.h with TYPE, SFX, DW_DOUBLE, DW_ARGS and DW_ISA
+ * defined.
+ *
+ * The kernels are written once against a small vector vocabulary
+ * (V_SET1, V_LOAD, V_FMA, masked loads and stores, even/odd lanes of two
+ * vectors) that each path defines: AVX-512F (512-bit), AVX-512VL (256-bit,
+ * for short rows), AVX2+FMA, or portable C on the compiler's 16-byte vector
+ * types (plain arrays where it has none).
+ */
+
+#if DW_ISA == DW_ISA_AVX512
+#  define ISA_TAG avx512
+#  define ISA_ATTR __attribute__((target("avx512f")))
+#elif DW_ISA == DW_ISA_AVX512Y
+#  define ISA_TAG avx512y
+#  define ISA_ATTR __attribute__((target("avx512f,avx512vl,avx2,fma")))
+#elif DW_ISA == DW_ISA_AVX2
+#  define ISA_TAG avx2
+#  define ISA_ATTR __attribute__((target("avx2,fma")))
+#else
+#  define ISA_TAG generic
+#  define ISA_ATTR
+#endif
+
+#define IFN(name) GCONV_CAT(GCONV_CAT(name, ISA_TAG), SFX)
+#define ISA_FN DW_INLINE ISA_ATTR
+#define VT IFN(dw_vec)
+#define MT IFN(dw_mask)
+
+/* ---- the vector vocabulary --------------------------------------------- */
+
+#if DW_ISA == DW_ISA_AVX512
+#  if DW_DOUBLE
+#    define DW_VL 8
+typedef __m512d VT;
+typedef __mmask8 MT;
+ISA_FN VT IFN(v_set1)(TYPE a) { return _mm512_set1_pd(a); }
+ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm512_loadu_pd(p); }
+ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm512_storeu_pd(p, v); }
+ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm512_fmadd_pd(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm512_add_pd(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm512_stream_pd(p, v); }
+ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm512_maskz_loadu_pd(m, p); }
+ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm512_mask_storeu_pd(p, m, v); }
+ISA_FN VT IFN(v_evens)(VT a, VT b)
+{
+    return _mm512_permutex2var_pd(a, _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0), b);
+}
+ISA_FN VT IFN(v_odds)(VT a, VT b)
+{
+    return _mm512_permutex2var_pd(a, _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1), b);
+}
+#  else
+#    define DW_VL 16
+typedef __m512 VT;
+typedef __mmask16 MT;
+ISA_FN VT IFN(v_set1)(TYPE a) { return _mm512_set1_ps(a); }
+ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm512_loadu_ps(p); }
+ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm512_storeu_ps(p, v); }
+ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm512_fmadd_ps(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm512_add_ps(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm512_stream_ps(p, v); }
+ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm512_maskz_loadu_ps(m, p); }
+ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm512_mask_storeu_ps(p, m, v); }
+ISA_FN VT IFN(v_evens)(VT a, VT b)
+{
+    return _mm512_permutex2var_ps(
+        a, _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0), b);
+}
+ISA_FN VT IFN(v_odds)(VT a, VT b)
+{
+    return _mm512_permutex2var_ps(
+        a, _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1), b);
+}
+#  endif
+/* lanes j.. of lo followed by the first j lanes of hi (1 <= j <= 3) */
+ISA_FN VT IFN(v_alignr)(VT hi, VT lo, int j)
+{
+#  if DW_DOUBLE
+#    define DW_ALIGNR(k) _mm512_castsi512_pd(_mm512_alignr_epi64( \
+        _mm512_castpd_si512(hi), _mm512_castpd_si512(lo), k))
+#  else
+#    define DW_ALIGNR(k) _mm512_castsi512_ps(_mm512_alignr_epi32( \
+        _mm512_castps_si512(hi), _mm512_castps_si512(lo), k))
+#  endif
+    switch (j) {
+    case 1:
+        return DW_ALIGNR(1);
+    case 2:
+        return DW_ALIGNR(2);
+    default:
+        return DW_ALIGNR(3);
+    }
+#  undef DW_ALIGNR
+}
+
+/* lanes lo <= l < hi (0 <= lo <= hi <= DW_VL) */
+ISA_FN MT IFN(m_lanes)(int lo, int hi)
+{
+    return (MT)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+#elif DW_ISA == DW_ISA_AVX512Y
+/* AVX-512VL on 256-bit vectors: for rows of at most 8 (4) elements */
+#  if DW_DOUBLE
+#    define DW_VL 4
+typedef __m256d VT;
+typedef __mmask8 MT;
+ISA_FN VT IFN(v_set1)(TYPE a) { return _mm256_set1_pd(a); }
+ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_pd(p); }
+ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_pd(p, v); }
+ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_pd(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_pd(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm256_stream_pd(p, v); }
+ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskz_loadu_pd(m, p); }
+ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_mask_storeu_pd(p, m, v); }
+ISA_FN VT IFN(v_evens)(VT a, VT b)
+{
+    return _mm256_permutex2var_pd(a, _mm256_set_epi64x(6, 4, 2, 0), b);
+}
+ISA_FN VT IFN(v_odds)(VT a, VT b)
+{
+    return _mm256_permutex2var_pd(a, _mm256_set_epi64x(7, 5, 3, 1), b);
+}
+#    define DW_ALIGNR(k) _mm256_castsi256_pd(_mm256_alignr_epi64( \
+        _mm256_castpd_si256(hi), _mm256_castpd_si256(lo), k))
+#  else
+#    define DW_VL 8
+typedef __m256 VT;
+typedef __mmask8 MT;
+ISA_FN VT IFN(v_set1)(TYPE a) { return _mm256_set1_ps(a); }
+ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_ps(p); }
+ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_ps(p, v); }
+ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_ps(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_ps(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm256_stream_ps(p, v); }
+ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskz_loadu_ps(m, p); }
+ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_mask_storeu_ps(p, m, v); }
+ISA_FN VT IFN(v_evens)(VT a, VT b)
+{
+    return _mm256_permutex2var_ps(a, _mm256_set_epi32(14, 12, 10, 8, 6, 4, 2, 0), b);
+}
+ISA_FN VT IFN(v_odds)(VT a, VT b)
+{
+    return _mm256_permutex2var_ps(a, _mm256_set_epi32(15, 13, 11, 9, 7, 5, 3, 1), b);
+}
+#    define DW_ALIGNR(k) _mm256_castsi256_ps(_mm256_alignr_epi32( \
+        _mm256_castps_si256(hi), _mm256_castps_si256(lo), k))
+#  endif
+ISA_FN VT IFN(v_alignr)(VT hi, VT lo, int j)
+{
+    switch (j) {
+    case 1:
+        return DW_ALIGNR(1);
+    case 2:
+        return DW_ALIGNR(2);
+    default:
+        return DW_ALIGNR(3);
+    }
+}
+#  undef DW_ALIGNR
+ISA_FN MT IFN(m_lanes)(int lo, int hi)
+{
+    return (MT)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+#elif DW_ISA == DW_ISA_AVX2
+#  if DW_DOUBLE
+#    define DW_VL 4
+typedef __m256d VT;
+typedef __m256i MT;
+ISA_FN VT IFN(v_set1)(TYPE a) { return _mm256_set1_pd(a); }
+ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_pd(p); }
+ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_pd(p, v); }
+ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_pd(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_pd(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm256_stream_pd(p, v); }
+ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskload_pd(p, m); }
+ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_maskstore_pd(p, m, v); }
+/* [a0 b0 a2 b2] -> [a0 a2 b0 b2] */
+ISA_FN VT IFN(v_evens)(VT a, VT b)
+{
+    return _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), 0xD8);
+}
+ISA_FN VT IFN(v_odds)(VT a, VT b)
+{
+    return _mm256_permute4x64_pd(_mm256_unpackhi_pd(a, b), 0xD8);
+}
+ISA_FN MT IFN(m_lanes)(int lo, int hi)
+{
+    const __m256i idx = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_and_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(hi), idx),
+                            _mm256_cmpgt_epi64(idx, _mm256_set1_epi64x(lo - 1)));
+}
+#  else
+#    define DW_VL 8
+typedef __m256 VT;
+typedef __m256i MT;
+ISA_FN VT IFN(v_set1)(TYPE a) { return _mm256_set1_ps(a); }
+ISA_FN VT IFN(v_load)(const TYPE *p) { return _mm256_loadu_ps(p); }
+ISA_FN void IFN(v_store)(TYPE *p, VT v) { _mm256_storeu_ps(p, v); }
+ISA_FN VT IFN(v_fma)(VT a, VT b, VT c) { return _mm256_fmadd_ps(a, b, c); }
+ISA_FN VT IFN(v_add)(VT a, VT b) { return _mm256_add_ps(a, b); }
+ISA_FN void IFN(v_stream)(TYPE *p, VT v) { _mm256_stream_ps(p, v); }
+ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p) { return _mm256_maskload_ps(p, m); }
+ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v) { _mm256_maskstore_ps(p, m, v); }
+/* per 128-bit half [a0 a2 b0 b2 | a4 a6 b4 b6], then the 64-bit pairs
+   reordered to [a0 a2 a4 a6 b0 b2 b4 b6] */
+ISA_FN VT IFN(v_evens)(VT a, VT b)
+{
+    return _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+}
+ISA_FN VT IFN(v_odds)(VT a, VT b)
+{
+    return _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+}
+ISA_FN MT IFN(m_lanes)(int lo, int hi)
+{
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), idx),
+                            _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo - 1)));
+}
+#  endif
+
+#else /* portable C */
+#  if DW_GVEC
+/* 16-byte vectors: one SIMD instruction per operation, passed in registers */
+#    define DW_VL (DW_DOUBLE ? 2 : 4)
+typedef TYPE VT __attribute__((vector_size(DW_VL * sizeof(TYPE))));
+#    define DW_LANE(x, l) ((x)[l])
+#  else
+#    define DW_VL (DW_DOUBLE ? 4 : 8)
+typedef struct { TYPE v[DW_VL]; } VT;
+#    define DW_LANE(x, l) ((x).v[l])
+#  endif
+typedef struct { int lo, hi; } MT;
+ISA_FN VT IFN(v_set1)(TYPE a)
+{
+    VT r;
+    for (int l = 0; l < DW_VL; l++)
+        DW_LANE(r, l) = a;
+    return r;
+}
+ISA_FN VT IFN(v_load)(const TYPE *p)
+{
+    VT r;
+    memcpy(&r, p, sizeof r);
+    return r;
+}
+ISA_FN void IFN(v_store)(TYPE *p, VT v)
+{
+    memcpy(p, &v, sizeof v);
+}
+ISA_FN VT IFN(v_fma)(VT a, VT b, VT c)
+{
+#  if DW_GVEC
+    return a * b + c;
+#  else
+    VT r;
+    for (int l = 0; l < DW_VL; l++)
+        r.v[l] = a.v[l] * b.v[l] + c.v[l];
+    return r;
+#  endif
+}
+ISA_FN VT IFN(v_add)(VT a, VT b)
+{
+#  if DW_GVEC
+    return a + b;
+#  else
+    VT r;
+    for (int l = 0; l < DW_VL; l++)
+        r.v[l] = a.v[l] + b.v[l];
+    return r;
+#  endif
+}
+ISA_FN VT IFN(v_maskz_load)(MT m, const TYPE *p)
+{
+    TYPE t[DW_VL];
+    for (int l = 0; l < DW_VL; l++)
+        t[l] = l >= m.lo && l < m.hi ? p[l] : (TYPE)0;
+    return IFN(v_load)(t);
+}
+ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v)
+{
+    TYPE t[DW_VL];
+    IFN(v_store)(t, v);
+    for (int l = m.lo; l < m.hi; l++)
+        p[l] = t[l];
+}
+ISA_FN VT IFN(v_evens)(VT a, VT b)
+{
+    VT r;
+    for (int l = 0; l < DW_VL / 2; l++) {
+        DW_LANE(r, l) = DW_LANE(a, 2 * l);
+        DW_LANE(r, DW_VL / 2 + l) = DW_LANE(b, 2 * l);
+    }
+    return r;
+}
+ISA_FN VT IFN(v_odds)(VT a, VT b)
+{
+    VT r;
+    for (int l = 0; l < DW_VL / 2; l++) {
+        DW_LANE(r, l) = DW_LANE(a, 2 * l + 1);
+        DW_LANE(r, DW_VL / 2 + l) = DW_LANE(b, 2 * l + 1);
+    }
+    return r;
+}
+ISA_FN MT IFN(m_lanes)(int lo, int hi)
+{
+    MT m;
+    m.lo = lo;
+    m.hi = hi;
+    return m;
+}
+#  undef DW_LANE
+#endif
+
+/* Pins a loaded vector in a register: without it the compiler folds the
+   same (often misaligned) load into every FMA that uses it, loading it
+   once per output row instead of once. */
+#if DW_ISA != DW_ISA_GENERIC
+#  define V_PIN(v) __asm__("" : "+v"(v))
+#else
+#  define V_PIN(v) ((void)0)
+#endif
+
+/* DW_NARROW: the 256-bit AVX-512 path, which only runs rows of at most one
+   vector, so every chunk takes the masked kernel */
+#define DW_NARROW (DW_ISA == DW_ISA_AVX512Y)
+/* streaming stores: only where one vector is one cache line */
+#define DW_STREAMS (DW_ISA == DW_ISA_AVX512)
+/* whether a filter of n taps stays in registers (else each tap is
+   broadcast from memory where it is used) */
+#define DW_TAPS_IN_REGS(n) ((n) <= 9 || DW_ISA == DW_ISA_AVX2)
+/* vector registers of the path */
+#define DW_REGS (DW_ISA == DW_ISA_AVX512 || DW_ISA == DW_ISA_AVX512Y ? 32 : 16)
+
+#define V_SET1 IFN(v_set1)
+#define V_LOAD IFN(v_load)
+#define V_STORE IFN(v_store)
+#define V_FMA IFN(v_fma)
+#define V_ADD IFN(v_add)
+#define V_EVENS IFN(v_evens)
+#define V_ODDS IFN(v_odds)
+
+/* The lanes l with 0 <= col + l < n: where a vector starting at column col
+   of a row of n elements reads inside the row. */
+ISA_FN MT IFN(m_range)(int64_t col, int64_t n)
+{
+    int64_t lo = col < 0 ? -col : 0;
+    int64_t hi = n - col;
+    if (lo > DW_VL)
+        lo = DW_VL;
+    if (hi > DW_VL)
+        hi = DW_VL;
+    if (hi < lo)
+        hi = lo;
+    return IFN(m_lanes)((int)lo, (int)hi);
+}
+
+/* The vector at column col of row, zero in the lanes outside m (as made by
+   m_range for that column: the lanes outside m are never read). */
+ISA_FN VT IFN(v_load_mask)(const TYPE *row, int64_t col, MT m)
+{
+#if DW_ISA == DW_ISA_GENERIC
+    TYPE t[DW_VL];
+    for (int l = 0; l < DW_VL; l++)
+        t[l] = l >= m.lo && l < m.hi ? row[col + l] : (TYPE)0;
+    return IFN(v_load)(t);
+#else
+    /* the address of lane 0 may lie outside the row: computed on integers */
+    const TYPE *p = (const TYPE *)((uintptr_t)row + (uintptr_t)col * sizeof(TYPE));
+    return IFN(v_maskz_load)(m, p);
+#endif
+}
+
+/* The vector at column col of row (n elements), zero outside the row. */
+ISA_FN VT IFN(v_load_edge)(const TYPE *row, int64_t col, int64_t n)
+{
+#if DW_ISA == DW_ISA_GENERIC
+    /* lane by lane only where the vector leaves the row */
+    if (col >= 0 && col + DW_VL <= n)
+        return V_LOAD(row + col);
+#endif
+    return IFN(v_load_mask)(row, col, IFN(m_range)(col, n));
+}
+
+/* Lanes l of columns col + step * l, zero outside the row (any step). */
+ISA_FN VT IFN(v_load_strided)(const TYPE *row, int64_t col, int64_t step, int64_t n)
+{
+    TYPE tmp[DW_VL];
+    for (int l = 0; l < DW_VL; l++) {
+        const int64_t c = col + step * l;
+        tmp[l] = c >= 0 && c < n ? row[c] : (TYPE)0;
+    }
+    return V_LOAD(tmp);
+}
+
+/* *p in every lane, read where it is used: the empty asm hides that the
+   same tap was loaded before, so the load is not hoisted into a register. */
+ISA_FN VT IFN(v_bcast)(const TYPE *p)
+{
+#if DW_ISA != DW_ISA_GENERIC
+    __asm__("" : "+r"(p));
+#endif
+    return V_SET1(*p);
+}
+
+/* The first cnt lanes of p, zero elsewhere / stored to p (1 <= cnt <= VL). */
+ISA_FN VT IFN(v_load_first)(const TYPE *p, int64_t cnt)
+{
+    return IFN(v_maskz_load)(IFN(m_lanes)(0, (int)cnt), p);
+}
+
+ISA_FN void IFN(v_store_first)(TYPE *p, VT v, int64_t cnt)
+{
+    IFN(v_mask_store)(p, IFN(m_lanes)(0, (int)cnt), v);
+}
+
+/* ---- specialised kernels: KxK filter, stride S (1 or 2) ----------------
+
+   (the portable path runs every shape through the general kernel: fully
+   unrolled, its fixed-length arrays would be large and slow to compile) */
+#if DW_ISA != DW_ISA_GENERIC
+
+/* DW_CHAINS(S): independent accumulators per output row (a 512-bit FMA
+   issues once a cycle here, a 256-bit one twice).  DW_S2_ALIGN: stride 2
+   loads each input vector once and makes the shifted taps with valign
+   (AVX-512 only; the lanes shifted in must fit in one vector). */
+#if DW_ISA == DW_ISA_AVX512
+#  define DW_CHAINS(S) ((S) == 1 ? 2 : 1)
+#  define DW_S2_ALIGN 1
+#elif DW_ISA == DW_ISA_AVX512Y
+#  define DW_CHAINS(S) 2
+#  define DW_S2_ALIGN 1
+#else
+#  define DW_CHAINS(S) 2
+#  define DW_S2_ALIGN 0
+#endif
+#define DW_S2_ALIGN_OK(KW) (DW_S2_ALIGN && (KW) - 2 <= DW_VL)
+
+/* The load masks of the border chunks, computed once per task: for chunk
+   ci, mask t covers the vector of tap t (S == 1) or, for S == 2, the
+   vectors at c0 + t - t % 2 + (t % 2) * VL that give taps t - t % 2 and
+   t - t % 2 + 1 (AVX2), or the vectors A, B, C at c0, c0 + VL, c0 + 2 VL
+   (AVX-512, C only its first KW - 2 lanes).  Slots 0..2 hold the first
+   three chunks, 3..5 the last three; chunks in between are interior unless
+   the padding is wider than two vectors, and then get their masks computed
+   on the spot. */
+#define DW_MSLOTS 3
+typedef struct IFN(dw_mtab) {
+    int64_t nchunks, ilo, ihi;   /* chunks [ilo, ihi) read inside the row */
+    MT m[2 * DW_MSLOTS][DW_KMAX + 1];
+    MT inner[3];                 /* AVX-512, stride 2: interior masks */
+} IFN(dw_mtab);
+
+ISA_FN void IFN(chunk_masks)(MT *mk, int64_t c0, int64_t in_w, int KW, int S, int64_t dil)
+{
+    if (S == 1) {
+        for (int t = 0; t < KW; t++)
+            mk[t] = IFN(m_range)(c0 + t * dil, in_w);
+    } else if (DW_S2_ALIGN_OK(KW)) {
+        for (int t = 0; t < 3; t++) {
+            /* C: lanes past KW - 2 are not needed */
+            int64_t n = t < 2 ? in_w : c0 + 2 * DW_VL + KW - 2 < in_w ? c0 + 2 * DW_VL + KW - 2 : in_w;
+            mk[t] = IFN(m_range)(c0 + t * DW_VL, n);
+        }
+    } else {
+        for (int t = 0; t <= KW; t++)
+            mk[t] = IFN(m_range)(c0 + t - t % 2 + (t % 2) * DW_VL, in_w);
+    }
+}
+
+static ISA_ATTR void IFN(mtab_init)(IFN(dw_mtab) *mt, const dw_geom *g, int KW, int S,
+                                    int64_t dil)
+{
+    const int64_t out_w = g->out_w, in_w = g->in_w, pw = g->pw;
+    /* columns read by an unmasked chunk, from its first tap's first lane */
+    const int64_t span = S == 1       ? (KW - 1) * dil + DW_VL
+                         : DW_S2_ALIGN_OK(KW) ? 2 * DW_VL + KW - 2
+                                       : 2 * ((KW - 1) / 2) + 2 * DW_VL;
+    const int64_t step = (int64_t)S * DW_VL;
+    mt->nchunks = (out_w + DW_VL - 1) / DW_VL;
+    /* first chunk with c0 >= 0, one past the last full chunk in range */
+    mt->ilo = (pw + step - 1) / step;
+    int64_t last = in_w + pw - span;   /* largest c0 + pw allowed */
+    mt->ihi = last < 0 ? 0 : last / step + 1;
+    if (mt->ihi > out_w / DW_VL)
+        mt->ihi = out_w / DW_VL;
+    mt->inner[0] = mt->inner[1] = IFN(m_lanes)(0, DW_VL);
+    mt->inner[2] = IFN(m_lanes)(0, KW - 2 > 0 ? KW - 2 : 0);
+    for (int sl = 0; sl < 2 * DW_MSLOTS; sl++) {
+        const int64_t ci = sl < DW_MSLOTS ? sl : mt->nchunks - 1 - (sl - DW_MSLOTS);
+        if (ci >= 0 && ci < mt->nchunks)
+            IFN(chunk_masks)(mt->m[sl], ci * step - pw, in_w, KW, S, dil);
+    }
+}
+
+/* spec_chunk4 / spec_chunk7: one vector chunk of R <= 4 / R <= 7 rows (the
+   accumulator arrays sized to fit, which the compiler keeps in registers
+   better), and spec_chunk choosing between them. */
+#define DW_ACC_ROWS 4
+#define DW_CHUNK_FN IFN(spec_chunk4)
+#include "depthwise_chunk.template.h"
+#undef DW_ACC_ROWS
+#undef DW_CHUNK_FN
+#define DW_ACC_ROWS 7
+#define DW_CHUNK_FN IFN(spec_chunk7)
+#include "depthwise_chunk.template.h"
+#undef DW_ACC_ROWS
+#undef DW_CHUNK_FN
+
+ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, const TYPE *w, VT bv,
+                            int first, int stream, const MT *mk, TYPE *y, int64_t ys,
+                            int64_t ow0, int64_t c0, int64_t nst, int64_t dil,
+                            const int KH, const int KW, const int S, const int R,
+                            const int MASKED)
+{
+    if (R <= 4)
+        IFN(spec_chunk4)(xr, wv, w, bv, first, stream, mk, y, ys, ow0, c0, nst, dil, KH, KW,
+                         S, R, MASKED);
+    else
+        IFN(spec_chunk7)(xr, wv, w, bv, first, stream, mk, y, ys, ow0, c0, nst, dil, KH, KW,
+                         S, R, MASKED);
+}
+
+/* R output rows oh, oh + dil, ... (stored from y) across the whole width;
+   with dilation dil (stride 1) they read every dil-th input row, so they
+   share input rows as the rows of an undilated filter do. */
+ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *wv,
+                            VT bv, int64_t oh, TYPE *y, int64_t dil,
+                            const int KH, const int KW, const int S, const int R)
+{
+    const dw_geom *g = a->g;
+    const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w, pw = g->pw;
+    const int64_t nch = mt->nchunks, ilo = mt->ilo, ihi = mt->ihi;
+    const int64_t ys = dil * out_w;
+    const TYPE *xr[DW_NI_MAX];
+    const int64_t top = oh * S - g->ph;
+    if (top >= 0 && top + ((R - 1) * S + KH - 1) * dil < in_h) {
+        const TYPE *row = a->slice + top * in_w;
+        DW_UNROLL
+        for (int i = 0; i < (R - 1) * S + KH; i++)
+            xr[i] = row + i * dil * in_w;
+    } else {
+        DW_UNROLL
+        for (int i = 0; i < (R - 1) * S + KH; i++) {
+            const int64_t ih = top + i * dil;
+            xr[i] = ih >= 0 && ih < in_h ? a->slice + ih * in_w : a->zeros;
+        }
+    }
+    for (int64_t ci = 0; ci < nch; ci++) {
+        const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
+        if (!DW_NARROW && ci >= ilo && ci < ihi) {
+            IFN(spec_chunk)(xr, wv, a->w, bv, a->first, a->stream, mt->inner, y, ys, ow0, c0,
+                            DW_VL, dil, KH, KW, S, R, 0);
+        } else {
+            const int64_t nst = out_w - ow0 < DW_VL ? out_w - ow0 : DW_VL;
+            MT own[DW_KMAX + 1];
+            const MT *mk;
+            if (ci < DW_MSLOTS) {
+                mk = mt->m[ci];
+            } else if (nch - 1 - ci < DW_MSLOTS) {
+                mk = mt->m[DW_MSLOTS + (nch - 1 - ci)];
+            } else {
+                IFN(chunk_masks)(own, c0, in_w, KW, S, dil);
+                mk = own;
+            }
+            IFN(spec_chunk)(xr, wv, a->w, bv, a->first, 0, mk, y, ys, ow0, c0, nst, dil,
+                            KH, KW, S, R, 1);
+        }
+    }
+}
+
+/* Output rows [oh0, oh1) of one channel, one filter depth slice; with
+   dilation dil > 1, phase by phase (rows oh0 + p, oh0 + p + dil, ...). */
+ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const int S,
+                            const int64_t dil)
+{
+    const IFN(dw_mtab) *mt = (const IFN(dw_mtab) *)a->masks;
+    const int64_t out_w = a->g->out_w, oh1 = a->oh1;
+    VT wv[DW_KMAX * DW_KMAX];
+    DW_UNROLL
+    for (int t = 0; t < KH * KW; t++)
+        wv[t] = DW_TAPS_IN_REGS(KH * KW) || S == 2 ? V_SET1(a->w[t]) : V_SET1((TYPE)0);
+    const VT bv = V_SET1(a->bias);
+    for (int64_t p = 0; p < dil && a->oh0 + p < oh1; p++) {
+        /* rows per pass: 7 for 3x3 stride 1 (7 divides the 7, 14, ..., 112
+           rows of common layers; 14 accumulators and 9 taps fit the 32
+           registers), else 4 */
+        int64_t oh = a->oh0 + p;
+        TYPE *y = a->y + p * out_w;
+        if (KH == 3 && S == 1 && DW_REGS >= 32) {
+            for (; oh + 6 * dil < oh1; oh += 7 * dil, y += 7 * dil * out_w)
+                IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 7);
+        }
+        for (; oh + 3 * dil < oh1; oh += 4 * dil, y += 4 * dil * out_w)
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 4);
+        switch ((oh1 - oh + dil - 1) / dil) {
+        case 3:
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 3);
+            break;
+        case 2:
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 2);
+            break;
+        case 1:
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 1);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+#define DW_DEF_SPEC(NAME, K, S) \
+    static ISA_ATTR void IFN(NAME)(const DW_ARGS *a) { IFN(spec_plane)(a, K, K, S, 1); }
+DW_DEF_SPEC(dw_k3s1, 3, 1)
+DW_DEF_SPEC(dw_k3s2, 3, 2)
+DW_DEF_SPEC(dw_k5s1, 5, 1)
+DW_DEF_SPEC(dw_k5s2, 5, 2)
+DW_DEF_SPEC(dw_k7s1, 7, 1)
+DW_DEF_SPEC(dw_k7s2, 7, 2)
+#undef DW_DEF_SPEC
+
+/* 3x3, stride 1, the same dilation > 1 in height and width */
+static ISA_ATTR void IFN(dw_k3s1d)(const DW_ARGS *a) { IFN(spec_plane)(a, 3, 3, 1, a->g->dh); }
+
+/* in the order of dw_specs */
+static void (*const IFN(dw_spec_table)[DW_NSPECS])(const DW_ARGS *) = {
+    IFN(dw_k3s1), IFN(dw_k3s2), IFN(dw_k5s1), IFN(dw_k5s2), IFN(dw_k7s1), IFN(dw_k7s2),
+    IFN(dw_k3s1d),
+};
+#  define DW_HAS_SPECS 1
+#else
+#  define DW_HAS_SPECS 0
+#endif /* DW_ISA != DW_ISA_GENERIC */
+
+/* ---- the general kernel: any filter, stride, dilation; row by row ------ */
+
+/* C vectors of output row oh (stored at y) from column ow0, every tap of
+   the slice.  SC: width stride 1, 2, or other (3).  MASKED: the block reads
+   outside the row or ends past out_w. */
+ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0,
+                           const int C, const int SC, const int MASKED)
+{
+    const dw_geom *g = a->g;
+    const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w;
+    const int64_t sw = SC == 1 ? 1 : SC == 2 ? 2 : g->sw;
+    const int64_t kh_n = g->kh, kw_n = g->kw, dw = g->dw;
+    const int64_t c0 = ow0 * sw - g->pw;
+    VT acc[DW_CMAX];
+
+    y += ow0;
+    DW_UNROLL
+    for (int c = 0; c < C; c++) {
+        const int64_t left = out_w - ow0 - c * DW_VL;
+        if (a->first)
+            acc[c] = bv;
+        else if (MASKED)
+            acc[c] = IFN(v_load_first)(y + c * DW_VL, left < DW_VL ? left : DW_VL);
+        else
+            acc[c] = V_LOAD(y + c * DW_VL);
+    }
+
+    for (int64_t kh = 0; kh < kh_n; kh++) {
+        const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
+        if (ih < 0 || ih >= in_h)
+            continue;
+        const TYPE *row = a->slice + ih * in_w;
+        const TYPE *wk = a->w + kh * kw_n;
+        for (int64_t kw = 0; kw < kw_n; kw++) {
+            const VT wv = V_SET1(wk[kw]);
+            const int64_t col = c0 + kw * dw;
+            DW_UNROLL
+            for (int c = 0; c < C; c++) {
+                const int64_t cc = col + c * DW_VL * sw;
+                VT xv;
+                if (SC == 1) {
+                    xv = MASKED ? IFN(v_load_edge)(row, cc, in_w) : V_LOAD(row + cc);
+                } else if (SC == 2) {
+                    const VT va = MASKED ? IFN(v_load_edge)(row, cc, in_w) : V_LOAD(row + cc);
+                    const VT vb = MASKED ? IFN(v_load_edge)(row, cc + DW_VL, in_w)
+                                         : V_LOAD(row + cc + DW_VL);
+                    xv = V_EVENS(va, vb);
+                } else {
+                    xv = IFN(v_load_strided)(row, cc, sw, in_w);
+                }
+                acc[c] = V_FMA(wv, xv, acc[c]);
+            }
+        }
+    }
+
+    DW_UNROLL
+    for (int c = 0; c < C; c++) {
+        const int64_t left = out_w - ow0 - c * DW_VL;
+        if (MASKED)
+            IFN(v_store_first)(y + c * DW_VL, acc[c], left < DW_VL ? left : DW_VL);
+        else
+            V_STORE(y + c * DW_VL, acc[c]);
+    }
+}
+
+ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
+{
+    const dw_geom *g = a->g;
+    const int64_t out_w = g->out_w, in_w = g->in_w;
+    const int64_t sw = SC == 1 ? 1 : SC == 2 ? 2 : g->sw;
+    const int64_t kspan = (g->kw - 1) * g->dw;
+    const int64_t lspan = SC == 2 ? 2 * DW_VL : DW_VL;
+    const VT bv = V_SET1(a->bias);
+    TYPE *y = a->y;
+    for (int64_t oh = a->oh0; oh < a->oh1; oh++, y += out_w) {
+        int64_t ow0 = 0;
+        /* blocks of DW_CMAX vectors while that many (the last maybe
+           partial) remain, then single vectors */
+        for (; !DW_NARROW && ow0 + (DW_CMAX - 1) * DW_VL < out_w; ow0 += DW_CMAX * DW_VL) {
+            const int64_t c0 = ow0 * sw - g->pw;
+            const int full = ow0 + DW_CMAX * DW_VL <= out_w;
+            if (full && (SC == 3 || (c0 >= 0 && c0 + (DW_CMAX - 1) * DW_VL * sw +
+                                                    kspan + lspan <= in_w)))
+                IFN(gen_block)(a, bv, oh, y, ow0, DW_CMAX, SC, 0);
+            else
+                IFN(gen_block)(a, bv, oh, y, ow0, DW_CMAX, SC, 1);
+        }
+        for (; ow0 < out_w; ow0 += DW_VL) {
+            const int64_t c0 = ow0 * sw - g->pw;
+            const int full = ow0 + DW_VL <= out_w;
+            if (!DW_NARROW && full && (SC == 3 || (c0 >= 0 && c0 + kspan + lspan <= in_w)))
+                IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 0);
+            else
+                IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 1);
+        }
+    }
+}
+
+static ISA_ATTR void IFN(dw_gen_s1)(const DW_ARGS *a) { IFN(gen_plane)(a, 1); }
+static ISA_ATTR void IFN(dw_gen_s2)(const DW_ARGS *a) { IFN(gen_plane)(a, 2); }
+static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_plane)(a, 3); }
+
+/* ---- a task: the work units [u0, u1) of the split ------------------------ */
+
+static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYPE *w,
+                                  const TYPE *b, const TYPE *x, TYPE *y,
+                                  const TYPE *zeros, int64_t u0, int64_t u1)
+{
+    DW_ARGS a;
+    a.zeros = zeros;
+    void (*kern)(const DW_ARGS *);
+#if DW_HAS_SPECS
+    IFN(dw_mtab) mt;
+    if (g->spec >= 0) {
+        kern = IFN(dw_spec_table)[g->spec];
+        IFN(mtab_init)(&mt, g, dw_specs[g->spec][0], dw_specs[g->spec][1], g->dw);
+        a.masks = &mt;
+    } else
+#endif
+    {
+        kern = g->sw == 1 ? IFN(dw_gen_s1) : g->sw == 2 ? IFN(dw_gen_s2) : IFN(dw_gen_sn);
+        a.masks = NULL;
+    }
+    const int64_t cout = g->groups * g->mult;
+    const int64_t kslice = g->kh * g->kw;
+    const int64_t in_hw = g->in_h * g->in_w;
+    const int64_t rows = g->out_d * g->out_h;
+    a.g = g;
+    a.stream = g->stream;
+
+    /* unit u is (plane, channel block mb, row block rb), rb fastest */
+    int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
+    int64_t plane = u0 / p->rblocks / p->mblocks;
+    int64_t n = plane / g->groups, grp = plane % g->groups;
+    for (int64_t u = u0; u < u1; u++) {
+        if (u > u0) {
+            if (++rb == p->rblocks) {
+                rb = 0;
+                if (++mb == p->mblocks) {
+                    mb = 0;
+                    plane++;
+                    if (++grp == g->groups) {
+                        grp = 0;
+                        n++;
+                    }
+                }
+            }
+        }
+        const int64_t m0 = mb * p->mper;
+        const int64_t m1 = m0 + p->mper < g->mult ? m0 + p->mper : g->mult;
+        const int64_t r0 = rb * p->rper;
+        const int64_t r1 = r0 + p->rper < rows ? r0 + p->rper : rows;
+        const TYPE *xplane = x + plane * g->in_plane;
+
+        /* the rows of each output depth slice in [r0, r1) */
+        int64_t od = g->out_d == 1 ? 0 : r0 / g->out_h;
+        int64_t oh = r0 - od * g->out_h;
+        for (int64_t r = r0; r < r1; od++, oh = 0) {
+            const int64_t oh1 = g->out_h - oh < r1 - r ? g->out_h : oh + (r1 - r);
+            a.oh0 = oh;
+            a.oh1 = oh1;
+            int any = 0;
+            for (int64_t kd = 0; kd < g->kd; kd++) {
+                const int64_t id = od * g->sd - g->pd + kd * g->dd;
+                if (id < 0 || id >= g->in_d)
+                    continue;
+                a.slice = xplane + id * in_hw;
+                a.first = !any;
+                for (int64_t m = m0; m < m1; m++) {
+                    const int64_t oc = grp * g->mult + m;
+                    a.y = y + (n * cout + oc) * g->out_plane + (od * g->out_h + oh) * g->out_w;
+                    a.w = w + oc * g->kvol + kd * kslice;
+                    a.bias = b != NULL ? b[oc] : (TYPE)0;
+                    kern(&a);
+                }
+                any = 1;
+            }
+            if (!any) {
+                /* every tap of these rows falls in the depth padding */
+                for (int64_t m = m0; m < m1; m++) {
+                    const int64_t oc = grp * g->mult + m;
+                    TYPE *yrow = y + (n * cout + oc) * g->out_plane +
+                                 (od * g->out_h + oh) * g->out_w;
+                    const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
+                    for (int64_t i = 0; i < (oh1 - oh) * g->out_w; i++)
+                        yrow[i] = bias;
+                }
+            }
+            r += oh1 - oh;
+        }
+    }
+#if DW_ISA != DW_ISA_GENERIC
+    if (a.stream)
+        _mm_sfence();  /* the streaming stores complete before the results are used */
+#endif
+}
+
+#undef DW_HAS_SPECS
+#undef DW_S2_ALIGN
+#undef DW_S2_ALIGN_OK
+#undef DW_CHAINS
+#undef DW_NARROW
+#undef DW_STREAMS
+#undef DW_TAPS_IN_REGS
+#undef DW_REGS
+#undef V_SET1
+#undef V_PIN
+#undef V_LOAD
+#undef V_STORE
+#undef V_FMA
+#undef V_ADD
+#undef V_EVENS
+#undef V_ODDS
+#undef DW_VL
+#undef VT
+#undef MT
+#undef ISA_FN
+#undef IFN
+#undef ISA_TAG
+#undef ISA_ATTR

@@ -1,0 +1,288 @@
+"""The depthwise kernels of the C core (one input channel per group, any
+channel multiplier) against a float64 reference, on every vector path.
+
+The shapes are chosen to reach each specialised kernel (3x3, 5x5, 7x7 with
+stride 1 and 2), its borders (widths around the vector lengths 4, 8 and 16,
+tiny planes, every padding from 0 to k - 1, asymmetric paddings), the
+256-bit path for narrow rows, the general kernel (other filters, strides and
+dilations) and 1-D and 3-D layers.  Results must also be bitwise identical
+for every thread count.
+"""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import gconv
+
+_ccore = pytest.importorskip("gconv._ccore")
+
+# GCONV_ISA caps the vector path of the C core at each call; None: the CPU's
+# best (AVX-512 where the CPU has it).
+ISAS = [None, "avx2", "generic"]
+
+
+@pytest.fixture(params=ISAS, ids=lambda v: v or "best")
+def isa(request, monkeypatch):
+    if request.param is None:
+        monkeypatch.delenv("GCONV_ISA", raising=False)
+    else:
+        monkeypatch.setenv("GCONV_ISA", request.param)
+    return request.param
+
+
+def reference(x, w, b, stride, pad_before, pad_after, dilation):
+    """Depthwise correlation in float64 by plain slicing, one tap at a time."""
+    x = x.astype(np.float64)
+    w = w.astype(np.float64)
+    nd = x.ndim - 2
+    cin, cout = x.shape[1], w.shape[0]
+    mult = cout // cin
+    xp = np.pad(x, [(0, 0), (0, 0)] + list(zip(pad_before, pad_after)))
+    k = w.shape[2:]
+    out_sp = [(xp.shape[2 + i] - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1
+              for i in range(nd)]
+    xg = np.repeat(xp, mult, axis=1)  # output channel oc reads input oc // mult
+    out = np.zeros((x.shape[0], cout) + tuple(out_sp))
+    shape1 = (1, cout) + (1,) * nd
+    for tap in itertools.product(*(range(n) for n in k)):
+        sl = tuple(slice(tap[i] * dilation[i],
+                         tap[i] * dilation[i] + stride[i] * (out_sp[i] - 1) + 1,
+                         stride[i]) for i in range(nd))
+        out += w[(slice(None), 0) + tap].reshape(shape1) * xg[(slice(None), slice(None)) + sl]
+    if b is not None:
+        out += b.astype(np.float64).reshape(shape1)
+    return out
+
+
+def run_c(x, w, b, stride, pad_before, pad_after, dilation, threads):
+    """The C core directly (it takes padding before and after separately)."""
+    nd = x.ndim - 2
+    k = w.shape[2:]
+    out_sp = tuple((x.shape[2 + i] + pad_before[i] + pad_after[i]
+                    - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
+    out = np.empty((x.shape[0], w.shape[0]) + out_sp, dtype=x.dtype)
+    _ccore.conv(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(w).reshape(-1),
+                None if b is None else b.reshape(-1), out.reshape(-1), nd, x.shape[0],
+                x.shape[1], w.shape[0], x.shape[1], x.shape[2:], k, stride,
+                pad_before, pad_after, dilation, threads)
+    return out
+
+
+def make(rng, batch, cin, mult, spatial, kernel, dtype, bias=True):
+    x = rng.standard_normal((batch, cin) + tuple(spatial)).astype(dtype)
+    w = rng.standard_normal((cin * mult, 1) + tuple(kernel)).astype(dtype)
+    b = rng.standard_normal(cin * mult).astype(dtype) if bias else None
+    return x, w, b
+
+
+def check(x, w, b, stride, pad_before, pad_after, dilation, threads=(1, 3)):
+    nd = x.ndim - 2
+    as_t = lambda v: (v,) * nd if isinstance(v, int) else tuple(v)
+    stride, pad_before, pad_after, dilation = map(as_t, (stride, pad_before, pad_after,
+                                                          dilation))
+    ref = reference(x, w, b, stride, pad_before, pad_after, dilation)
+    outs = [run_c(x, w, b, stride, pad_before, pad_after, dilation, t) for t in threads]
+    # each output sums prod(kernel) products of standard normals and a bias
+    taps = math.prod(w.shape[2:])
+    tol = (2e-6 if x.dtype == np.float32 else 1e-14) * (taps + 1)
+    scale = math.sqrt(taps + 1)
+    np.testing.assert_allclose(outs[0], ref, rtol=tol, atol=tol * scale)
+    for o in outs[1:]:
+        assert o.tobytes() == outs[0].tobytes()
+
+
+def valid(in_size, k, s, pb, pa, d):
+    return all(n + b + a >= dd * (kk - 1) + 1
+               for n, kk, b, a, dd in zip(in_size, k, pb, pa, d))
+
+
+# ---- the specialised 2-D kernels and their borders --------------------------
+
+WIDTHS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 31, 32, 33, 47, 50]
+HEIGHTS = [1, 2, 3, 5, 6, 9, 13]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [3, 5, 7])
+@pytest.mark.parametrize("s", [1, 2])
+def test_specialised_borders(isa, dtype, k, s):
+    rng = np.random.default_rng(k * 10 + s)
+    cases = 0
+    for i, (h, wd) in enumerate(itertools.product(HEIGHTS, WIDTHS)):
+        p = (h + wd + i) % k  # every padding 0..k-1 along the sweep
+        pb = (p, p)
+        # every third case asymmetric, with the padding after in 0..k-1
+        pa = (p, (p + i) % k) if i % 3 == 0 else pb
+        if not valid((h, wd), (k, k), (s, s), pb, pa, (1, 1)):
+            continue
+        x, w, b = make(rng, 1 + i % 2, 2, 1 + (i % 5 == 0), (h, wd), (k, k), dtype)
+        check(x, w, b, s, pb, pa, 1)
+        cases += 1
+    assert cases > 50
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_specialised_wide_and_tall(isa, dtype):
+    rng = np.random.default_rng(7)
+    for (h, wd, k, s, p) in [(40, 130, 3, 1, 1), (37, 70, 5, 1, 2), (23, 97, 7, 1, 3),
+                             (41, 129, 3, 2, 1), (30, 66, 5, 2, 2), (29, 91, 7, 2, 3),
+                             (3, 4500, 3, 1, 1), (4, 300, 3, 2, 0), (12, 12, 3, 1, 2)]:
+        x, w, b = make(rng, 2, 3, 1, (h, wd), (k, k), dtype)
+        check(x, w, b, s, (p, p), (p, p), 1, threads=(1, 2, 4))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_output_streamed(isa, dtype):
+    """Arrays of more than 24 MB take the streaming stores (whole aligned
+    vectors bypass the caches; rows of 704 elements are 64-byte aligned, the
+    odd-sized second case mixes aligned and unaligned rows)."""
+    rng = np.random.default_rng(11)
+    x, w, b = make(rng, 1, 8, 1, (600, 704), (3, 3), dtype)
+    check(x, w, b, 1, (1, 1), (1, 1), 1, threads=(1, 2))
+    x, w, b = make(rng, 2, 3, 1, (401, 1001), (5, 5), dtype)
+    check(x, w, b, 2, (2, 2), (2, 2), 1, threads=(1, 3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_specialised_dilated_3x3(isa, dtype):
+    """3x3, stride 1, dilation d in both dimensions: rows are taken phase by
+    phase (oh = p, p + d, ...)."""
+    rng = np.random.default_rng(12)
+    cases = 0
+    for i, (d, h, wd) in enumerate(itertools.product([2, 3, 4, 6], [1, 2, 5, 9, 17, 30],
+                                                     [1, 3, 8, 17, 33, 40])):
+        p = (i + d) % (2 * d + 1)          # paddings 0 .. 2d
+        pa = (p, (p + i) % (2 * d + 1)) if i % 4 == 0 else (p, p)
+        if not valid((h, wd), (3, 3), (1, 1), (p, p), pa, (d, d)):
+            continue
+        x, w, b = make(rng, 1 + i % 2, 2, 1 + (i % 5 == 0), (h, wd), (3, 3), dtype)
+        check(x, w, b, 1, (p, p), pa, d, threads=(1, 2))
+        cases += 1
+    assert cases > 40
+
+
+# ---- the general kernel ------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_general_2d(isa, dtype):
+    rng = np.random.default_rng(3)
+    configs = [  # kernel, stride, dilation
+        ((2, 2), (1, 1), (1, 1)), ((4, 4), (2, 2), (1, 1)), ((3, 5), (1, 1), (1, 1)),
+        ((1, 7), (1, 1), (1, 1)), ((7, 1), (1, 2), (1, 1)), ((3, 3), (3, 3), (1, 1)),
+        ((3, 3), (1, 2), (1, 1)), ((3, 3), (2, 1), (1, 1)), ((3, 3), (1, 1), (2, 2)),
+        ((3, 3), (2, 2), (2, 3)), ((5, 5), (1, 1), (3, 1)), ((9, 9), (1, 1), (1, 1)),
+        ((1, 1), (1, 1), (1, 1)), ((1, 1), (2, 2), (1, 1)), ((2, 3), (4, 3), (2, 1)),
+    ]
+    for i, (k, s, d) in enumerate(configs):
+        for j, (h, wd) in enumerate([(1, 1), (2, 3), (7, 9), (10, 17), (6, 40), (5, 71)]):
+            pb = tuple((i + j + a) % kk for a, kk in enumerate(k))
+            pa = tuple((i + 2 * j + a) % kk for a, kk in enumerate(k))
+            if not valid((h, wd), k, s, pb, pa, d):
+                continue
+            x, w, b = make(rng, 1 + j % 2, 2, 1 + (j % 3 == 1), (h, wd), k, dtype,
+                           bias=j != 2)
+            check(x, w, b, s, pb, pa, d)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_1d(isa, dtype):
+    rng = np.random.default_rng(4)
+    for i, (k, s, d) in enumerate([(1, 1, 1), (3, 1, 1), (4, 1, 1), (5, 2, 1), (3, 3, 1),
+                                   (3, 1, 2), (7, 2, 3), (31, 1, 1), (15, 2, 1)]):
+        for j, n in enumerate([1, 2, 7, 16, 33, 100, 301]):
+            pb, pa = ((i + j) % k,), ((i + 2 * j) % k,)
+            if not valid((n,), (k,), (s,), pb, pa, (d,)):
+                continue
+            x, w, b = make(rng, 1 + j % 3, 3, 1 + (j % 2), (n,), (k,), dtype)
+            check(x, w, b, s, pb, pa, d)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_3d(isa, dtype):
+    rng = np.random.default_rng(5)
+    configs = [  # kernel, stride, dilation, padding before, padding after
+        ((3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+        ((3, 3, 3), (1, 2, 2), (1, 1, 1), (1, 1, 1), (1, 0, 2)),
+        ((3, 5, 5), (2, 1, 1), (1, 1, 1), (0, 2, 2), (2, 2, 1)),
+        ((1, 3, 3), (1, 1, 1), (1, 1, 1), (0, 1, 1), (0, 1, 1)),
+        ((3, 3, 3), (1, 1, 1), (2, 2, 2), (2, 2, 2), (2, 2, 2)),
+        ((2, 7, 7), (1, 2, 2), (1, 1, 1), (0, 3, 3), (1, 3, 3)),
+        ((1, 3, 3), (1, 1, 1), (1, 1, 1), (2, 1, 1), (2, 1, 1)),  # all-padding slices
+        ((3, 1, 4), (2, 1, 3), (1, 1, 2), (1, 0, 1), (0, 0, 2)),
+    ]
+    for i, (k, s, d, pb, pa) in enumerate(configs):
+        for sp in [(1, 3, 4), (4, 5, 6), (5, 9, 20)]:
+            if not valid(sp, k, s, pb, pa, d):
+                continue
+            x, w, b = make(rng, 1 + i % 2, 2, 1 + (i % 3 == 2), sp, k, dtype)
+            check(x, w, b, s, pb, pa, d)
+
+
+# ---- channel multipliers, batches, the public API ---------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [0, 1, 3])
+def test_multiplier_and_batch(isa, dtype, batch):
+    rng = np.random.default_rng(6 + batch)
+    for cin, mult, k, s in [(4, 2, 3, 1), (3, 3, 5, 2), (1, 8, 3, 1), (1, 5, 7, 1), (2, 4, 4, 1)]:
+        x, w, b = make(rng, batch, cin, mult, (9, 19), (k, k), dtype)
+        out = gconv.conv2d(x, w, b, stride=s, padding=k // 2, groups=cin, backend="c",
+                           num_threads=2)
+        ref = reference(x, w, b, (s, s), (k // 2,) * 2, (k // 2,) * 2, (1, 1))
+        assert out.shape == ref.shape and out.dtype == dtype
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * k)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_public_api_depthwise(isa, dtype):
+    rng = np.random.default_rng(8)
+    x, w, b = make(rng, 2, 6, 1, (11, 13), (3, 3), dtype)
+    out = gconv.conv2d(x, w, b, padding="same", groups=6, backend="c")
+    np.testing.assert_allclose(out, reference(x, w, b, (1, 1), (1, 1), (1, 1), (1, 1)),
+                               rtol=1e-5, atol=1e-5)
+    x1, w1, b1 = make(rng, 1, 4, 2, (50,), (4,), dtype)
+    out = gconv.conv1d(x1, w1, b1, padding="same", groups=4, backend="c")
+    # "same" with an even kernel: the extra element goes after
+    np.testing.assert_allclose(out, reference(x1, w1, b1, (1,), (1,), (2,), (1,)),
+                               rtol=1e-5, atol=1e-5)
+    x3, w3, b3 = make(rng, 1, 3, 1, (4, 6, 7), (3, 3, 3), dtype)
+    out = gconv.conv3d(x3[0], w3, None, padding=1, groups=3, backend="c")
+    np.testing.assert_allclose(out, reference(x3, w3, None, (1,) * 3, (1,) * 3, (1,) * 3,
+                                              (1,) * 3)[0], rtol=1e-5, atol=1e-5)
+
+
+# ---- thread-count independence ----------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bitwise_identical_across_threads(isa, dtype):
+    """Large enough to run on several threads, with few planes so that rows
+    and channel blocks are split among the threads too."""
+    rng = np.random.default_rng(9)
+    cases = [  # batch, cin, mult, spatial, kernel, stride, dilation, pad
+        (1, 2, 1, (70, 75), (3, 3), 1, 1, 1),
+        (1, 1, 1, (90, 50), (5, 5), 2, 1, 2),
+        (1, 1, 16, (40, 33), (7, 7), 1, 1, 3),
+        (3, 5, 1, (30, 30), (3, 3), 2, 1, 1),
+        (1, 3, 2, (45, 41), (3, 5), 1, 2, (2, 4)),
+        (1, 2, 1, (61, 64), (3, 3), 1, 3, 3),
+        (2, 4, 1, (4000,), (9,), 1, 1, 4),
+        (1, 2, 3, (6, 20, 22), (3, 3, 3), (1, 2, 2), 1, 1),
+        (1, 1, 1, (8, 16, 9), (3, 3, 3), 1, 1, 1),
+    ]
+    for batch, cin, mult, sp, k, s, d, p in cases:
+        x, w, b = make(rng, batch, cin, mult, sp, k, dtype)
+        nd = len(sp)
+        pads = (p,) * nd if isinstance(p, int) else p
+        fn = {1: gconv.conv1d, 2: gconv.conv2d, 3: gconv.conv3d}[nd]
+        outs = [fn(x, w, b, stride=s, padding=pads, dilation=d, groups=cin, backend="c",
+                   num_threads=t) for t in (1, 2, 3, 4)]
+        for o in outs[1:]:
+            assert o.tobytes() == outs[0].tobytes()
+        as_t = lambda v: (v,) * nd if isinstance(v, int) else tuple(v)
+        ref = reference(x, w, b, as_t(s), pads, pads, as_t(d))
+        tol = 2e-5 if dtype == np.float32 else 1e-13
+        np.testing.assert_allclose(outs[0], ref, rtol=tol, atol=tol * 10)
