@@ -67,8 +67,12 @@
 #  define DW_INLINE static inline
 #endif
 
-/* Full unrolling of the small constant-trip loops of the kernels. */
-#if defined(__clang__)
+/* Full unrolling of the small constant-trip loops of the kernels.
+   GCONV_NO_FORCED_UNROLL leaves it to the compiler: clang's sanitizers
+   spend minutes instrumenting the fully unrolled kernels. */
+#if defined(GCONV_NO_FORCED_UNROLL)
+#  define DW_UNROLL
+#elif defined(__clang__)
 #  define DW_UNROLL _Pragma("unroll")
 #elif defined(__GNUC__) && __GNUC__ >= 8
 #  define DW_UNROLL _Pragma("GCC unroll 64")
@@ -77,9 +81,10 @@
 #endif
 
 /* The portable path's vectors: the compiler's 16-byte vector types where it
-   has them (SIMD on SSE2 and NEON), else arrays of 8 (4) elements. */
+   has them (SIMD on SSE2 and NEON), else arrays of 8 (4) elements (also
+   on 32-bit x86 without SSE2, whose ABI passes no vectors in registers). */
 #ifndef DW_GVEC
-#  if defined(__GNUC__) || defined(__clang__)
+#  if (defined(__GNUC__) || defined(__clang__)) && !(defined(__i386__) && !defined(__SSE2__))
 #    define DW_GVEC 1
 #  else
 #    define DW_GVEC 0

@@ -241,7 +241,7 @@ typedef struct { TYPE v[DW_VL]; } VT;
 typedef struct { int lo, hi; } MT;
 ISA_FN VT IFN(v_set1)(TYPE a)
 {
-    VT r;
+    VT r = {0};   /* every lane is set below; GCC -O1 cannot tell */
     for (int l = 0; l < DW_VL; l++)
         DW_LANE(r, l) = a;
     return r;
@@ -294,7 +294,7 @@ ISA_FN void IFN(v_mask_store)(TYPE *p, MT m, VT v)
 }
 ISA_FN VT IFN(v_evens)(VT a, VT b)
 {
-    VT r;
+    VT r = {0};
     for (int l = 0; l < DW_VL / 2; l++) {
         DW_LANE(r, l) = DW_LANE(a, 2 * l);
         DW_LANE(r, DW_VL / 2 + l) = DW_LANE(b, 2 * l);
@@ -303,7 +303,7 @@ ISA_FN VT IFN(v_evens)(VT a, VT b)
 }
 ISA_FN VT IFN(v_odds)(VT a, VT b)
 {
-    VT r;
+    VT r = {0};
     for (int l = 0; l < DW_VL / 2; l++) {
         DW_LANE(r, l) = DW_LANE(a, 2 * l + 1);
         DW_LANE(r, DW_VL / 2 + l) = DW_LANE(b, 2 * l + 1);
