@@ -18,7 +18,7 @@ from ._api import conv1d, conv2d, conv3d
 from ._dispatch import available_backends
 
 __all__ = ["load_shapes", "make_case", "bench_case", "bench", "geomean", "summarize",
-           "layer_flops"]
+           "layer_flops", "gemm_ceiling"]
 
 _FUNCTIONS = {1: conv1d, 2: conv2d, 3: conv3d}
 
@@ -164,6 +164,25 @@ def layer_flops(layer, batch=1):
         pad = 0 if pad == "valid" else per_dim("padding", 0)
         out_size.append((size + 2 * pad - dil * (k - 1) - 1) // s + 1)
     return _flops(layer, batch, (batch, layer["out_channels"]) + tuple(out_size))
+
+
+def gemm_ceiling(dtype="float32", n=2048, min_time=0.5, min_rounds=5):
+    """GFLOP/s of NumPy's matrix multiply (its BLAS, with the BLAS's own
+    thread count) on two n x n matrices: the practical compute ceiling of
+    the machine that layers with many channels per group are measured
+    against.  The median over repeated calls."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    out = np.empty((n, n), dtype)
+    np.matmul(a, b, out=out)               # warm up the BLAS threads
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_rounds or time.perf_counter() - start < min_time:
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=out)
+        times.append(time.perf_counter() - t0)
+    return 2.0 * n ** 3 / statistics.median(times) / 1e9
 
 
 def geomean(values):

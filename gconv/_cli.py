@@ -293,9 +293,13 @@ def _table(rows, summary, backends):
             cases.append(key)
             by_case[key] = {}
         by_case[key][r["backend"]] = r
-    cols = {b: (["ms", "GFLOP/s"] + (["vs torch"] if has_torch and b != "torch" else []))
+    has_share = any("gemm_share" in r for r in rows)
+    has_memory = any("extra_bytes" in r for r in rows)
+    cols = {b: (["ms", "GFLOP/s"] + (["% GEMM"] if has_share else [])
+                + (["vs torch"] if has_torch and b != "torch" else [])
+                + (["MB extra"] if has_memory else []))
             for b in backends}
-    widths = {"ms": 8, "GFLOP/s": 7, "vs torch": 8}
+    widths = {"ms": 8, "GFLOP/s": 7, "% GEMM": 6, "vs torch": 8, "MB extra": 8}
     name_w = max([21] + [len(c[0]) for c in cases])
 
     def block_width(b):
@@ -318,6 +322,10 @@ def _table(rows, summary, backends):
                 value = _fmt_ms(row["seconds"])
             elif c == "GFLOP/s":
                 value = _fmt(row["gflops"], ".1f")
+            elif c == "% GEMM":
+                value = _fmt(row.get("gemm_share") and 100 * row["gemm_share"], ".0f")
+            elif c == "MB extra":
+                value = _fmt(row.get("extra_bytes") and row["extra_bytes"] / 2 ** 20, ".2f")
             else:
                 value = _fmt(row.get("vs_torch"), ".2f") + ("x" if row.get("vs_torch") else "")
             out.append(f"{value:>{widths[c]}}")
@@ -340,7 +348,7 @@ def _table(rows, summary, backends):
                       == (batch, dtype, b)), None)
             out = []
             for c in cols[b]:
-                if s is None or c == "ms":
+                if s is None or c in ("ms", "% GEMM", "MB extra"):
                     value = ""
                 elif c == "GFLOP/s":
                     value = _fmt(s["gflops"], ".1f")
@@ -360,7 +368,8 @@ def _write_json(path, payload):
 
 _CSV_FIELDS = ["layer", "ndim", "batch", "in_channels", "in_size", "out_channels",
                "kernel", "stride", "padding", "dilation", "groups", "dtype", "backend",
-               "threads", "seconds", "gflops", "vs_torch", "rounds"]
+               "threads", "seconds", "gflops", "vs_torch", "rounds", "gemm_share",
+               "extra_bytes"]
 
 
 def _write_csv(path, rows):
@@ -477,6 +486,16 @@ class _Progress:
             sys.stderr.write(text + "\n")
         sys.stderr.flush()
 
+    def note(self, text):
+        """A line about a step other than the timed cases."""
+        if not self.enabled:
+            return
+        if self.tty:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            self.width = 0
+        sys.stderr.write(f"{text}  {time.perf_counter() - self.start:5.1f} s\n")
+        sys.stderr.flush()
+
     def done(self, n):
         if not self.enabled:
             return
@@ -502,7 +521,7 @@ def _busy():
 
 
 def _cmd_bench(args):
-    from ._bench import bench, load_shapes, summarize
+    from ._bench import bench, gemm_ceiling, load_shapes, summarize
     from ._config import config
     from ._errors import GroupsError, ShapeError
     from ._threads import get_num_threads
@@ -585,10 +604,38 @@ def _cmd_bench(args):
     if busy:
         print(f"warning: {busy}: the timings will be noisy (threads that wait "
               "for each other suffer most; --threads 1 suffers least)", file=sys.stderr)
+    if args.memory:
+        from ._memory import supported
+        why = supported()
+        if why:
+            raise _Failure(f"--memory {why}")
     progress = _Progress(not args.quiet)
+    ceiling = {}
+    if args.ceiling:                       # before and after the layers: the best
+        progress.note("the GEMM ceiling (NumPy matmul 2048 x 2048)")
+        ceiling = {d: gemm_ceiling(d) for d in dtypes}
     rows = bench(layers, batches, dtypes, backends, threads,
                  min_time=timing["min_time"], min_rounds=timing["min_rounds"],
                  progress=progress)
+    if args.ceiling:
+        ceiling = {d: max(ceiling[d], gemm_ceiling(d)) for d in dtypes}
+        for row in rows:
+            row["gemm_share"] = row["gflops"] / ceiling[row["dtype"]]
+    if args.memory:
+        from ._memory import extra_memory
+        cases = [(layer, batch, dtype) for dtype in dtypes for batch in batches
+                 for layer in layers]
+        for b in backends:
+            progress.note(f"memory per call on {b} ({len(cases)} cases, "
+                          "a child process)")
+            try:
+                extras = extra_memory(cases, b, threads)
+            except (RuntimeError, OSError, ValueError) as exc:
+                raise _Failure(str(exc)) from None
+            index = {(c[0]["name"], c[1], c[2]): e for c, e in zip(cases, extras)}
+            for row in rows:
+                if row["backend"] == b:
+                    row["extra_bytes"] = index[(row["layer"], row["batch"], row["dtype"])]
     progress.done(n_cases)
     by_name = {layer["name"]: layer for layer in layers}
     for row in rows:
@@ -599,6 +646,12 @@ def _cmd_bench(args):
         print(f"median time per call over >= {timing['min_rounds']} rounds "
               f"(>= {timing['min_time']:g} s per case), backends alternated call by call")
         print(_table(rows, summary, backends))
+        for d, g in ceiling.items():
+            print(f"% GEMM = GFLOP/s as a share of the {d} GEMM ceiling measured in "
+                  f"this run: {g:.0f} GFLOP/s (NumPy matmul, 2048 x 2048)")
+        if args.memory:
+            print("MB extra = memory one call needs beyond its input, weight and "
+                  "output arrays (peak resident set, one child process per backend)")
         if any("vs_torch" in r for r in rows):
             print("vs torch = PyTorch's time / the backend's time (above 1: faster "
                   "than PyTorch's own convolution)")
@@ -609,6 +662,7 @@ def _cmd_bench(args):
     payload = {"gconv": __version__, "config": info, "environment": _environment(),
                "settings": {"batches": batches, "dtypes": dtypes, "backends": backends,
                             "threads": threads, **timing},
+               "gemm_ceiling_gflops": ceiling or None,
                "results": rows, "geomean": summary}
     written = []
     try:
@@ -747,6 +801,12 @@ def _parser():
     tim.add_argument("--plot", metavar="FILE.png",
                      help="also draw bar charts of GFLOP/s and of the speed relative "
                           "to PyTorch (needs matplotlib)")
+    tim.add_argument("--ceiling", action="store_true",
+                     help="also measure the machine's GEMM throughput (NumPy matmul) "
+                          "and show each layer's GFLOP/s as a share of it")
+    tim.add_argument("--memory", action="store_true",
+                     help="also measure the memory each call needs beyond its arrays, "
+                          "per backend in a child process (Linux)")
     tim.add_argument("-q", "--quiet", action="store_true",
                      help="no progress lines on stderr")
     return parser

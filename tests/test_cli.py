@@ -440,3 +440,21 @@ def test_cflags_with_a_command_is_a_usage_error():
     rc, _, err = run("--cflags", "info")
     assert rc == 2
     assert "take no command" in err
+
+
+def test_bench_ceiling_and_memory(tmp_path):
+    json_path = tmp_path / "r.json"
+    rc, out, err = run("bench", *TINY_LAYER, "--backends", "numpy", "--ceiling",
+                       "--memory", "--json", json_path, tmp_path=tmp_path)
+    if sys.platform.startswith("linux"):
+        assert rc == 0, err
+    else:
+        assert rc == 1 and "--memory needs Linux" in err
+        return
+    assert "% GEMM" in out and "MB extra" in out and "GEMM ceiling" in out
+    data = json.loads(json_path.read_text())
+    ceiling = data["gemm_ceiling_gflops"]["float32"]
+    assert ceiling > 0
+    (row,) = data["results"]
+    assert row["gemm_share"] == pytest.approx(row["gflops"] / ceiling)
+    assert row["extra_bytes"] >= 0
