@@ -1,31 +1,48 @@
 """The per-call memory measurement (gconv._memory) and what it shows: the C
 core's kernels need no im2col-sized buffers."""
 
-import numpy as np
+import os
+import subprocess
+import sys
+
 import pytest
 
+import gconv
 from gconv import _memory
 from gconv._bench import make_case
+
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(gconv.__file__)))
 
 pytestmark = pytest.mark.skipif(_memory.supported() is not None,
                                 reason=f"memory measurement: {_memory.supported()}")
 
 
+def _measure_in_child(body):
+    """_memory._measure of `call` defined by body, in a fresh process as
+    extra_memory runs it (a long-running process may hold freed memory that
+    the next allocation reuses unseen)."""
+    code = ("import numpy as np\nfrom gconv import _memory\n" + body +
+            "\nprint(_memory._measure(call, repeats=3))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                              [PACKAGE_PARENT] + os.environ.get("PYTHONPATH", "").split(
+                                  os.pathsep))))
+    assert proc.returncode == 0, proc.stderr
+    return int(proc.stdout)
+
+
 def test_measurement_sees_a_temporary_buffer():
     # a call that touches a 16 MiB scratch array and returns a small result
-    def call():
-        scratch = np.ones(4 << 20, np.float32)
-        return scratch[:10].copy()
-
-    extra = _memory._measure(call, repeats=3)
+    extra = _measure_in_child("def call():\n"
+                              "    scratch = np.ones(4 << 20, np.float32)\n"
+                              "    return scratch[:10].copy()")
     assert 15 * 2 ** 20 <= extra <= 20 * 2 ** 20
 
 
 def test_measurement_does_not_count_the_output():
-    def call():
-        return np.ones(4 << 20, np.float32)   # 16 MiB, all of it the output
-
-    assert _memory._measure(call, repeats=3) < 2 * 2 ** 20
+    # 16 MiB, all of it the output
+    extra = _measure_in_child("def call():\n    return np.ones(4 << 20, np.float32)")
+    assert extra < 2 * 2 ** 20
 
 
 # im2col of these layers would take 9 * (C_in / groups) * H * W * 4 bytes per

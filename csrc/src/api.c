@@ -250,12 +250,20 @@ void gconv_plan_destroy(gconv_plan *plan)
 
 #define TYPE float
 #define SFX f32
+#define UTYPE uint32_t               /* the bits of a TYPE */
+#define EXP_MASK UINT32_C(0x7f800000)
 #include "api.template.h"
 #undef TYPE
 #undef SFX
+#undef UTYPE
+#undef EXP_MASK
 
 #define TYPE double
 #define SFX f64
+#define UTYPE uint64_t
+#define EXP_MASK UINT64_C(0x7ff0000000000000)
 #include "api.template.h"
 #undef TYPE
 #undef SFX
+#undef UTYPE
+#undef EXP_MASK

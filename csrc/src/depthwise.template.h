@@ -125,6 +125,7 @@ const GCONV_CAT(gconv_kernel, SFX) GCONV_CAT(gconv__depthwise, SFX) = {
     FN(dw_packed_size),
     FN(dw_pack),
     FN(dw_run),
+    1,
 };
 
 #undef DW_ARGS

@@ -160,6 +160,7 @@ const GCONV_CAT(gconv_kernel, SFX) GCONV_CAT(gconv__generic, SFX) = {
     FN(generic_packed_size),
     FN(generic_pack),
     FN(generic_run),
+    1,
 };
 
 #undef GCONV_NONFINITE

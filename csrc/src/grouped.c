@@ -617,7 +617,7 @@ static int64_t grouped_packed_size(const gconv_shape *s, gconv_isa_level isa)
     }                                                                          \
     const gconv_kernel_##SFX gconv__grouped_##SFX = {                          \
         "grouped", grouped_supports, grouped_packed_size, grouped_pack_##SFX,  \
-        grouped_run_##SFX,                                                     \
+        grouped_run_##SFX, 0 /* out-of-range taps add w * 0 */                 \
     };
 
 #if GK_X86

@@ -117,6 +117,11 @@ GCONV_HIDDEN int gconv__threads_for(const gconv_shape *s, int num_threads);
         gconv_status (*run)(const gconv_shape *s, gconv_isa_level isa,          \
                             const T *packed, const T *bias,                     \
                             const T *input, T *output, int threads);            \
+        /* non-zero when run leaves the taps over zero padding out, which is  \
+           exact only for finite weights: a shape whose Inf or NaN weights    \
+           meet padding then goes to the generic kernel, which multiplies    \
+           them by the zeros (s->nonfinite_over_padding) */                   \
+        int skips_padding;                                                      \
     } gconv_kernel_##SUFFIX;
 
 GCONV_KERNEL_STRUCT(float, f32)
