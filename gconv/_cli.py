@@ -486,24 +486,23 @@ class _Progress:
             sys.stderr.write(text + "\n")
         sys.stderr.flush()
 
-    def note(self, text):
-        """A line about a step other than the timed cases."""
-        if not self.enabled:
-            return
+    def _line(self, text):
+        """A line of its own, after clearing the status line on a terminal."""
         if self.tty:
             sys.stderr.write("\r" + " " * self.width + "\r")
             self.width = 0
-        sys.stderr.write(f"{text}  {time.perf_counter() - self.start:5.1f} s\n")
+        sys.stderr.write(text + "\n")
         sys.stderr.flush()
 
+    def note(self, text):
+        """A line about a step other than the timed cases."""
+        if self.enabled:
+            self._line(f"{text}  {time.perf_counter() - self.start:5.1f} s")
+
     def done(self, n):
-        if not self.enabled:
-            return
-        if self.tty:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-        sys.stderr.write(f"timed {n} case{'s' * (n != 1)} in "
-                         f"{time.perf_counter() - self.start:.1f} s\n")
-        sys.stderr.flush()
+        if self.enabled:
+            self._line(f"timed {n} case{'s' * (n != 1)} in "
+                       f"{time.perf_counter() - self.start:.1f} s")
 
 
 def _busy():
