@@ -192,8 +192,8 @@ def oracle(case):
     else:
         pb = pa = padding
     bad = (any(n < 1 for n in in_size) or any(k < 1 for k in kernel)
-           or any(s < 1 or s > INT64_MAX for s in stride)
-           or any(d < 1 or d > INT64_MAX for d in dilation)
+           or any(s < 1 or s > MAX_ELEMENTS for s in stride)
+           or any(d < 1 or d > MAX_ELEMENTS for d in dilation)
            or any(p < 0 for p in pb + pa))
     if bad:
         errors.add(gconv.ShapeError)
