@@ -206,12 +206,13 @@ static int FN(opmax)(int mv)
     return pm;
 }
 
-/* The weights of group g with the channels contiguous: tg[k][o]. */
-static GTARGET void FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TYPE *tg,
+/* The weights of group g with the channels contiguous: wt[k][o]. */
+static GTARGET void FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt,
                                           int64_t g)
 {
     const int64_t K = s->cin_g * s->k_volume, coutg = s->cout_g;
     const TYPE *wg = w + g * coutg * K;
+    TYPE *tg = wt + g * coutg * K;
     for (int64_t o0 = 0; o0 < coutg; o0 += VL) {
         for (int64_t k0 = 0; k0 < K; k0 += VL) {
             const int kn = (int)(K - k0 < VL ? K - k0 : VL);
@@ -803,27 +804,6 @@ static GTARGET void FN(blocks)(const gk_plan *p, FN(kargs) *a, int nvb,
     a->out = out;
 }
 
-/* With channels along the vectors: makes wt hold the transposed weights of
-   item it's group, *cur_g the group it holds. */
-static GTARGET void FN(group_weights)(const gk_plan *p, const gconv_shape *s, int64_t it,
-                                      const TYPE *w, TYPE *wt, int64_t *cur_g)
-{
-#ifdef GK_OCV
-    if (p->ocv) {
-        /* the group of the item (phase mode: see item) */
-        const int64_t g = it / p->nocc / p->ncb / p->nrb / s->out[0] % s->groups;
-        if (g != *cur_g) {
-            FN(transpose_weights)(s, w, wt, g);
-            *cur_g = g;
-        }
-    }
-#else
-    (void)p, (void)s, (void)it, (void)w, (void)wt, (void)cur_g;
-#endif
-}
-
-/* wt: with channels along the vectors, the weights of the item's group as
-   transpose_weights gives them. */
 static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                              const TYPE *w, const TYPE *wt, const TYPE *bias,
                              const TYPE *x, TYPE *y, const int64_t *off,
@@ -886,7 +866,7 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             for (int64_t ob = ob0; ob < ob1; ob++) {
                 const int64_t oc = ob * p->mv * VL;
                 const int mv = (int)((coutg - oc) / VL < p->mv ? (coutg - oc) / VL : p->mv);
-                oa.w = wt + oc;
+                oa.w = wt + g * coutg * p->K + oc;
                 oa.bias = bg != NULL ? bg + oc : NULL;
                 for (int64_t i = 0; i < rb; i++) {
                     gk_pf_step(&pf, gk_ceil_div(pf_lines * (gk_ceil_div(cb, P) + 1), ob1 - ob0));
@@ -1066,12 +1046,8 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     TYPE *buf = NULL, *wt = NULL;
     if (p.bufsz > 0)
         buf = (TYPE *)gconv__alloc(p.bufsz * p.nt, sizeof(TYPE));
-    /* with channels along the vectors: each thread's copy of the weights of
-       its current group, transposed when it moves to the next group (its
-       items are consecutive, so most groups are transposed once) */
-    const int64_t wt_group = s->cout_g * p.K;
     if (p.ocv)
-        wt = (TYPE *)gconv__alloc(wt_group * p.nt, sizeof(TYPE));
+        wt = (TYPE *)gconv__alloc(s->weight_elements, sizeof(TYPE));
     if (off == NULL || (p.bufsz > 0 && buf == NULL) || (p.ocv && wt == NULL)) {
         gconv__free(off);
         gconv__free(buf);
@@ -1115,22 +1091,26 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     if (p.nt > 1) {
         GCONV_PRAGMA(omp parallel num_threads(p.nt))
         {
-            const int tid = gk_thread_id();
-            TYPE *mybuf = buf != NULL ? buf + (int64_t)tid * p.bufsz : NULL;
-            TYPE *mywt = wt != NULL ? wt + (int64_t)tid * wt_group : NULL;
-            int64_t cur_g = -1;
-            GCONV_PRAGMA(omp for schedule(static))
-            for (int64_t it = 0; it < p.items; it++) {
-                FN(group_weights)(&p, s, it, w, mywt, &cur_g);
-                FN(item)(&p, s, it, w, mywt, bias, x, y, off, offt, mybuf);
+            TYPE *mybuf = buf != NULL ? buf + (int64_t)gk_thread_id() * p.bufsz : NULL;
+#ifdef GK_OCV
+            if (p.ocv) {
+                GCONV_PRAGMA(omp for schedule(static))
+                for (int64_t g = 0; g < s->groups; g++)
+                    FN(transpose_weights)(s, w, wt, g);
             }
+#endif
+            GCONV_PRAGMA(omp for schedule(static))
+            for (int64_t it = 0; it < p.items; it++)
+                FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, mybuf);
         }
     } else {
-        int64_t cur_g = -1;
-        for (int64_t it = 0; it < p.items; it++) {
-            FN(group_weights)(&p, s, it, w, wt, &cur_g);
+#ifdef GK_OCV
+        if (p.ocv)
+            for (int64_t g = 0; g < s->groups; g++)
+                FN(transpose_weights)(s, w, wt, g);
+#endif
+        for (int64_t it = 0; it < p.items; it++)
             FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, buf);
-        }
     }
     gconv__free(off);
     gconv__free(buf);
