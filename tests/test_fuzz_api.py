@@ -236,10 +236,11 @@ def reference(case, plan):
     x = _numpy64(case["input"])
     if not plan["batched"]:
         x = x[None]
-    w = _numpy64(case["weight"])
-    if x.shape[0] == 0:      # nothing to compute (the padded input may not fit)
+    if x.shape[0] == 0:      # nothing to compute (the padded input, or a
+        # zero-stride weight view in float64, may not fit in memory)
         res = np.zeros((0, plan["cout"]) + tuple(plan["out"]))
         return res, res
+    w = _numpy64(case["weight"])
     widths = [(0, 0), (0, 0)] + list(zip(plan["pb"], plan["pa"]))
     xp = np.pad(x, widths, mode=MODES[plan["mode"]])
     n, cout, g = x.shape[0], plan["cout"], plan["groups"]

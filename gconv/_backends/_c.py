@@ -47,6 +47,8 @@ class CBackend(Backend):
 
     def run(self, conv, x, w, b, num_threads):
         x = _arrays.to_numpy(x)
+        if conv.batch == 0:   # nothing to compute, and no copy of a weight view
+            return np.empty(conv.out_shape, dtype=x.dtype.newbyteorder("="))
         x, pad_before, pad_after = pad_numpy(conv, x)
         x = _arrays.native_contiguous(x)
         w = _arrays.native_contiguous(_arrays.to_numpy(w))

@@ -30,6 +30,8 @@ class TorchBackend(Backend):
 
     def run(self, conv, x, w, b, num_threads):
         x = _arrays.to_tensor(x)
+        if conv.batch == 0:   # nothing to compute, and no copy of a weight view
+            return self._torch.empty(conv.out_shape, dtype=x.dtype, device=x.device)
         w = _arrays.to_tensor(w, like=x)
         if b is not None:
             b = _arrays.to_tensor(b, like=x)
