@@ -164,6 +164,30 @@ def test_specialised_dilated_3x3(isa, dtype):
     assert cases > 40
 
 
+# ---- small planes, channels along the vectors --------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_blocked_small_planes(isa, dtype):
+    """Small planes with many channels: blocks of a vector's worth of
+    channels (16, 8 or 4), full and partial, are transposed into tiles
+    (5x5 and larger filters on rows of at most 8 elements with AVX-512,
+    every small float plane with AVX2)."""
+    rng = np.random.default_rng(11)
+    for (cin, mult, sp, k, s, pb, pa, d) in [
+            ((37, 1, (7, 7), (5, 5), 1, (2, 2), (2, 2), 1)),
+            ((48, 1, (7, 7), (7, 7), 1, (3, 3), (3, 3), 1)),
+            ((17, 2, (6, 5), (5, 5), 1, (2, 1), (1, 3), 1)),
+            ((33, 1, (9, 8), (5, 7), 2, (2, 3), (2, 3), 1)),
+            ((20, 3, (8, 8), (5, 5), 1, (4, 4), (4, 4), 2)),
+            ((40, 1, (14, 14), (3, 3), 1, (1, 1), (1, 1), 1)),
+            ((24, 1, (13, 11), (5, 5), (2, 3), (2, 2), (0, 1), 1)),
+            ((19, 1, (3, 3), (5, 5), 1, (4, 4), (4, 4), 1)),
+            ((21, 1, (30,), (9,), 1, (4,), (4,), 1)),
+            ((16, 2, (40,), (31,), 1, (15,), (15,), 1))]:
+        x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 1)
+        check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
+
+
 # ---- the general kernel ------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -23,15 +23,23 @@
  *   - a general kernel for every other depthwise shape (1-D, rectangular,
  *     even or large filters, other strides and dilations): one output row
  *     at a time, four vectors of it per pass, one tap at a time.
+ *   - channels along the vectors for small 2-D and 1-D planes (dw_cb_ok
+ *     says which): a vector's worth of channels is transposed into a tile
+ *     with zero padding, each FMA makes one output position of all of them,
+ *     and the output tile is transposed back.  On AVX-512 this wins only
+ *     for 5x5 and larger filters on rows of at most 8 elements (7x7 planes:
+ *     the row kernels' loads are then spread over too few outputs); on
+ *     AVX2 for every small float plane.
  *
- * Padding is not copied: vectors whose taps all lie inside the input row
- * use plain loads, those at the borders masked loads that read zeros
- * outside the row (their masks computed once per task); padding rows are
- * read from a row of zeros by the specialised kernels and skipped by the
- * general one.  The only buffer is that zero row, static unless the rows
- * are very long.  3-D filters add one depth slice at a time into the
- * output.  Outputs far larger than the caches are written with streaming
- * stores.
+ * The row kernels do not copy the padding: vectors whose taps all lie
+ * inside the input row use plain loads, those at the borders masked loads
+ * that read zeros outside the row (their masks computed once per task);
+ * padding rows are read from a row of zeros by the specialised kernels and
+ * skipped by the general one.  Their only buffer is that zero row, static
+ * unless the rows are very long; the channel-blocked path has a tile, an
+ * output tile and the packed filters per thread (at most 160 KB).  3-D
+ * filters add one depth slice at a time into the output.  Outputs far
+ * larger than the caches are written with streaming stores.
  *
  * Each output element is bias + the products of its taps, accumulated with
  * fused multiply-adds in (kd, kh, kw) order (specialised stride-1 kernels:
@@ -53,6 +61,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #  define DW_X86 1
@@ -230,6 +242,52 @@ static void dw_split_init(dw_split *p, const gconv_shape *s, int threads)
     p->chunk = p->units / (8 * (int64_t)p->threads);
     if (p->chunk < 1)
         p->chunk = 1;
+}
+
+/* ---- small planes, channels along the vectors (dw_cb_task) ---------------- */
+
+/* Largest tile + output tile + packed filters of one thread, in bytes. */
+#define DW_CB_BYTES (160 << 10)
+
+/* The sizes of a thread's buffers for blocks of vl channels: tile th x tw
+   positions (ntin elements), output tile ntout elements, then the packed
+   filters (kvol * vl elements).  Only for shapes dw_cb_ok accepts. */
+static void dw_cb_sizes(const dw_geom *g, int64_t vl, int64_t *th, int64_t *tw,
+                        int64_t *ntin, int64_t *ntout)
+{
+    *th = (g->out_h - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+    *tw = (g->out_w - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+    *ntin = *th * *tw * vl;
+    *ntout = g->out_plane * vl;
+}
+
+/* Whether channels along the vectors (vl lanes of elem bytes) beat the row
+   kernels: 2-D and 1-D planes whose tiles fit the caches, and then (as
+   measured) always for float on AVX2, for 5x5 and larger filters on rows of
+   at most 8 (float, AVX-512) or 16 (double, AVX2) elements, never for
+   double on AVX-512. */
+static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
+{
+    if (g->in_d != 1 || g->kd != 1 || g->out_d != 1 || g->out_plane < 1)
+        return 0;
+    const double th = (double)(g->out_h - 1) * (double)g->sh + (double)(g->kh - 1) * (double)g->dh + 1;
+    const double tw = (double)(g->out_w - 1) * (double)g->sw + (double)(g->kw - 1) * (double)g->dw + 1;
+    const double bytes = (th * tw + (double)g->out_plane + (double)g->kvol) * (double)vl * (double)elem;
+    if (bytes > (double)DW_CB_BYTES)
+        return 0;
+    const int big = g->kvol >= 25;
+    if (vl * (int64_t)elem == 64)    /* AVX-512 */
+        return elem == sizeof(float) && big && g->out_w <= 8;
+    return elem == sizeof(float) || (big && g->out_w <= 16);
+}
+
+static int dw_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
 }
 
 #define TYPE float

@@ -65,6 +65,46 @@ static void FN(dw_pack)(const gconv_shape *s, gconv_isa_level isa,
     (void)packed;
 }
 
+#if DW_X86
+/* Small planes, channels along the vectors: units of one batch item and vl
+   output channels, each thread on its own tiles. */
+static gconv_status FN(dw_cb_run)(const dw_geom *g, const dw_split *p, int64_t batch,
+                                  gconv_isa_level isa, int64_t vl, const TYPE *weight,
+                                  const TYPE *bias, const TYPE *input, TYPE *output)
+{
+    int64_t th, tw, ntin, ntout;
+    dw_cb_sizes(g, vl, &th, &tw, &ntin, &ntout);
+    /* per thread, rounded up to whole cache lines */
+    const int64_t per = (ntin + ntout + g->kvol * vl + 15) & ~(int64_t)15;
+    const int64_t blocks = (g->groups * g->mult + vl - 1) / vl;
+    const int64_t units = blocks * batch;
+    int nt = p->threads;
+    if (nt > units)
+        nt = (int)units;
+    TYPE *buf = (TYPE *)gconv__alloc(per * nt, sizeof(TYPE));
+    if (buf == NULL)
+        return GCONV_ERR_NO_MEMORY;
+    /* a thread's units in a row share the packed filters of a block */
+    const int64_t chunk = units / (4 * (int64_t)nt) > 0 ? units / (4 * (int64_t)nt) : 1;
+    const int64_t nchunks = (units + chunk - 1) / chunk;
+    GCONV_PRAGMA(omp parallel num_threads(nt) if(nt > 1))
+    {
+        TYPE *mine = buf + per * dw_thread_id();
+        GCONV_PRAGMA(omp for schedule(dynamic, 1))
+        for (int64_t c = 0; c < nchunks; c++) {
+            const int64_t u0 = c * chunk;
+            const int64_t u1 = u0 + chunk < units ? u0 + chunk : units;
+            if (isa == GCONV_ISA_AVX512)
+                FN(dw_cb_task_avx512)(g, batch, weight, bias, input, output, mine, u0, u1);
+            else
+                FN(dw_cb_task_avx2)(g, batch, weight, bias, input, output, mine, u0, u1);
+        }
+    }
+    gconv__free(buf);
+    return GCONV_OK;
+}
+#endif
+
 static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
                                const TYPE *weight, const TYPE *bias,
                                const TYPE *input, TYPE *output, int threads)
@@ -78,6 +118,14 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
     g.stream = isa != GCONV_ISA_GENERIC && g.kd == 1 &&
                (double)(s->input_elements + s->output_elements) * sizeof(TYPE) >=
                    (double)DW_STREAM_BYTES;
+
+#if DW_X86
+    if (isa == GCONV_ISA_AVX512 || isa == GCONV_ISA_AVX2) {
+        const int64_t vl = (isa == GCONV_ISA_AVX512 ? 64 : 32) / (int64_t)sizeof(TYPE);
+        if (dw_cb_ok(&g, vl, sizeof(TYPE)))
+            return FN(dw_cb_run)(&g, &p, s->batch, isa, vl, weight, bias, input, output);
+    }
+#endif
 
     FN(dw_task_fn) task = FN(dw_task_generic);
 #if DW_X86

@@ -53,6 +53,27 @@ ISA_FN VT IFN(v_odds)(VT a, VT b)
 {
     return _mm512_permutex2var_pd(a, _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1), b);
 }
+
+/* r[i] <- column i of the 8 x 8 matrix whose rows are r[0..8) */
+ISA_FN void IFN(v_transpose)(VT *r)
+{
+    VT t[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    /* t[j + 2 i]: in 128-bit lane L, column 2 L + j of rows 2 i, 2 i + 1 */
+    for (int j = 0; j < 2; j++) {
+        const VT u0 = _mm512_shuffle_f64x2(t[j], t[2 + j], 0x88);
+        const VT u1 = _mm512_shuffle_f64x2(t[j], t[2 + j], 0xDD);
+        const VT u2 = _mm512_shuffle_f64x2(t[4 + j], t[6 + j], 0x88);
+        const VT u3 = _mm512_shuffle_f64x2(t[4 + j], t[6 + j], 0xDD);
+        r[j] = _mm512_shuffle_f64x2(u0, u2, 0x88);
+        r[4 + j] = _mm512_shuffle_f64x2(u0, u2, 0xDD);
+        r[2 + j] = _mm512_shuffle_f64x2(u1, u3, 0x88);
+        r[6 + j] = _mm512_shuffle_f64x2(u1, u3, 0xDD);
+    }
+}
 #  else
 #    define DW_VL 16
 typedef __m512 VT;
@@ -74,6 +95,35 @@ ISA_FN VT IFN(v_odds)(VT a, VT b)
 {
     return _mm512_permutex2var_ps(
         a, _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1), b);
+}
+
+/* r[i] <- column i of the 16 x 16 matrix whose rows are r[0..16) */
+ISA_FN void IFN(v_transpose)(VT *r)
+{
+    VT t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    /* r[4 i + j]: in 128-bit lane L, column 4 L + j of rows 4 i .. 4 i + 3 */
+    for (int j = 0; j < 4; j++) {
+        const VT u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88);
+        const VT u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+        const VT u2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+        const VT u3 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+        t[j] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+        t[8 + j] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
+        t[4 + j] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+        t[12 + j] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+    }
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
 }
 #  endif
 /* lanes j.. of lo followed by the first j lanes of hi (1 <= j <= 3) */
@@ -195,6 +245,19 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
     return _mm256_and_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(hi), idx),
                             _mm256_cmpgt_epi64(idx, _mm256_set1_epi64x(lo - 1)));
 }
+
+/* r[i] <- column i of the 4 x 4 matrix whose rows are r[0..4) */
+ISA_FN void IFN(v_transpose)(VT *r)
+{
+    const VT t0 = _mm256_unpacklo_pd(r[0], r[1]);
+    const VT t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    const VT t2 = _mm256_unpacklo_pd(r[2], r[3]);
+    const VT t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
 #  else
 #    define DW_VL 8
 typedef __m256 VT;
@@ -224,6 +287,27 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), idx),
                             _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(lo - 1)));
+}
+
+/* r[i] <- column i of the 8 x 8 matrix whose rows are r[0..8) */
+ISA_FN void IFN(v_transpose)(VT *r)
+{
+    VT t[8], s[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        s[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        s[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        s[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        s[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    /* s[4 i + j]: in 128-bit lane L, column 4 L + j of rows 4 i .. 4 i + 3 */
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x20);
+        r[4 + j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x31);
+    }
 }
 #  endif
 
@@ -742,6 +826,232 @@ static ISA_ATTR void IFN(dw_gen_s1)(const DW_ARGS *a) { IFN(gen_plane)(a, 1); }
 static ISA_ATTR void IFN(dw_gen_s2)(const DW_ARGS *a) { IFN(gen_plane)(a, 2); }
 static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_plane)(a, 3); }
 
+/* ---- small planes: channels along the vectors ----------------------------
+
+   DW_VL output channels at a time.  Their input planes are transposed into
+   a tile of [rows][columns][DW_VL] elements whose padding is zeros, their
+   filters into [taps][DW_VL]; each FMA then makes one output position of
+   all DW_VL channels, with no masks and no idle lanes however narrow the
+   rows are.  The output tile [positions][DW_VL] is transposed back into the
+   planes.  The transposes go DW_VL x DW_VL elements at a time in registers,
+   along the flattened planes (so a 7-wide plane still fills the vectors). */
+#if DW_ISA == DW_ISA_AVX512 || DW_ISA == DW_ISA_AVX2
+#  define DW_HAS_CB 1
+#  define DW_CB_NB 8    /* output positions per register block */
+
+/* Rows r[0..VL) <- the first cnt elements of src[l] (zeros after them). */
+ISA_FN void IFN(cb_load_rows)(VT *r, const TYPE *const *src, int64_t off, int64_t cnt)
+{
+    if (cnt == DW_VL) {
+        DW_UNROLL
+        for (int l = 0; l < DW_VL; l++)
+            r[l] = V_LOAD(src[l] + off);
+    } else {
+        DW_UNROLL
+        for (int l = 0; l < DW_VL; l++)
+            r[l] = IFN(v_load_first)(src[l] + off, cnt);
+    }
+}
+
+/* The input tile: element (h, w) of the planes src[l] at tile position
+   (h + ph, w + pw) of a tile of th x tw positions (elements past it are
+   not read by any tap and are left out). */
+ISA_FN void IFN(cb_tile_in)(const dw_geom *g, const TYPE *const *src, TYPE *tin,
+                            int64_t th, int64_t tw)
+{
+    const int64_t n = g->in_h * g->in_w, in_w = g->in_w;
+    int64_t h = g->ph, w = g->pw;   /* tile position of element p0 */
+    for (int64_t p0 = 0; p0 < n; p0 += DW_VL) {
+        const int64_t cnt = n - p0 < DW_VL ? n - p0 : DW_VL;
+        VT r[DW_VL];
+        IFN(cb_load_rows)(r, src, p0, cnt);
+        IFN(v_transpose)(r);
+        DW_UNROLL
+        for (int k = 0; k < DW_VL; k++) {
+            if (k < cnt) {
+                if (h < th && w < tw)
+                    V_STORE(tin + (h * tw + w) * DW_VL, r[k]);
+                if (++w == in_w + g->pw) {
+                    w = g->pw;
+                    h++;
+                }
+            }
+        }
+    }
+}
+
+/* Zeros in the positions of the tile that hold padding. */
+ISA_FN void IFN(cb_tile_border)(const dw_geom *g, TYPE *tin, int64_t th, int64_t tw)
+{
+    const VT z = V_SET1((TYPE)0);
+    for (int64_t h = 0; h < th; h++) {
+        const int inside = h >= g->ph && h < g->ph + g->in_h;
+        for (int64_t w = 0; w < tw; w++) {
+            if (!inside && w == 0) {
+                for (int64_t c = 0; c < tw; c++)
+                    V_STORE(tin + (h * tw + c) * DW_VL, z);
+                break;
+            }
+            if (w < g->pw || w >= g->pw + g->in_w)
+                V_STORE(tin + (h * tw + w) * DW_VL, z);
+        }
+    }
+}
+
+/* The filters of the lanes (ws[l]: kvol taps each) as [taps][DW_VL]. */
+ISA_FN void IFN(cb_pack_w)(const TYPE *const *ws, int64_t kvol, TYPE *wp)
+{
+    for (int64_t t0 = 0; t0 < kvol; t0 += DW_VL) {
+        const int64_t cnt = kvol - t0 < DW_VL ? kvol - t0 : DW_VL;
+        VT r[DW_VL];
+        IFN(cb_load_rows)(r, ws, t0, cnt);
+        IFN(v_transpose)(r);
+        DW_UNROLL
+        for (int k = 0; k < DW_VL; k++)
+            if (k < cnt)
+                V_STORE(wp + (t0 + k) * DW_VL, r[k]);
+    }
+}
+
+/* The output tile back into the planes dst[l], l < nvalid. */
+ISA_FN void IFN(cb_tile_out)(const TYPE *tout, int64_t n, TYPE *const *dst, int nvalid)
+{
+    for (int64_t p0 = 0; p0 < n; p0 += DW_VL) {
+        const int64_t cnt = n - p0 < DW_VL ? n - p0 : DW_VL;
+        VT r[DW_VL];
+        DW_UNROLL
+        for (int k = 0; k < DW_VL; k++)
+            r[k] = k < cnt ? V_LOAD(tout + (p0 + k) * DW_VL) : V_SET1((TYPE)0);
+        IFN(v_transpose)(r);
+        DW_UNROLL
+        for (int l = 0; l < DW_VL; l++) {
+            if (l < nvalid) {
+                if (cnt == DW_VL)
+                    V_STORE(dst[l] + p0, r[l]);
+                else
+                    IFN(v_store_first)(dst[l] + p0, r[l], cnt);
+            }
+        }
+    }
+}
+
+/* NB output positions (oh, ow0 ...) of every lane: bias, then the taps in
+   (kh, kw) order, one FMA chain per position.  S1: width stride 1. */
+ISA_FN void IFN(cb_block)(const dw_geom *g, const TYPE *tin, int64_t tw, const TYPE *wp,
+                          VT bv, TYPE *tout, int64_t oh, int64_t ow0, const int NB,
+                          const int S1)
+{
+    const int64_t sw = S1 ? 1 : g->sw;
+    const int64_t kh_n = g->kh, kw_n = g->kw;
+    const int64_t rstep = g->dh * tw * DW_VL, cstep = g->dw * DW_VL;
+    VT acc[DW_CB_NB];
+    DW_UNROLL
+    for (int b = 0; b < NB; b++)
+        acc[b] = bv;
+    const TYPE *row = tin + (oh * g->sh * tw + ow0 * sw) * DW_VL;
+    for (int64_t kh = 0; kh < kh_n; kh++, row += rstep) {
+        const TYPE *q = row;
+        for (int64_t kw = 0; kw < kw_n; kw++, q += cstep, wp += DW_VL) {
+            const VT wv = V_LOAD(wp);
+            DW_UNROLL
+            for (int b = 0; b < NB; b++)
+                acc[b] = V_FMA(wv, V_LOAD(q + b * sw * DW_VL), acc[b]);
+        }
+    }
+    TYPE *o = tout + (oh * g->out_w + ow0) * DW_VL;
+    DW_UNROLL
+    for (int b = 0; b < NB; b++)
+        V_STORE(o + b * DW_VL, acc[b]);
+}
+
+ISA_FN void IFN(cb_plane)(const dw_geom *g, const TYPE *tin, int64_t tw, const TYPE *wp,
+                          VT bv, TYPE *tout, const int S1)
+{
+    const int64_t out_w = g->out_w;
+    /* the row in blocks of nearly equal length, at most DW_CB_NB */
+    const int64_t nblk = (out_w + DW_CB_NB - 1) / DW_CB_NB;
+    const int64_t base = out_w / nblk, extra = out_w % nblk;
+    for (int64_t oh = 0; oh < g->out_h; oh++) {
+        int64_t ow0 = 0;
+        for (int64_t bi = 0; bi < nblk; bi++) {
+            const int64_t nb = base + (bi < extra);
+            switch (nb) {
+#  define DW_CB_CASE(N)                                                            \
+            case N:                                                                \
+                IFN(cb_block)(g, tin, tw, wp, bv, tout, oh, ow0, N, S1);           \
+                break;
+            DW_CB_CASE(1) DW_CB_CASE(2) DW_CB_CASE(3) DW_CB_CASE(4)
+            DW_CB_CASE(5) DW_CB_CASE(6) DW_CB_CASE(7) DW_CB_CASE(8)
+#  undef DW_CB_CASE
+            default:
+                break;
+            }
+            ow0 += nb;
+        }
+    }
+}
+
+static ISA_ATTR void IFN(cb_plane_s1)(const dw_geom *g, const TYPE *tin, int64_t tw,
+                                      const TYPE *wp, VT bv, TYPE *tout)
+{
+    IFN(cb_plane)(g, tin, tw, wp, bv, tout, 1);
+}
+
+static ISA_ATTR void IFN(cb_plane_sn)(const dw_geom *g, const TYPE *tin, int64_t tw,
+                                      const TYPE *wp, VT bv, TYPE *tout)
+{
+    IFN(cb_plane)(g, tin, tw, wp, bv, tout, 0);
+}
+
+/* Units [u0, u1) of a 2-D (or 1-D) call: unit u is (channel block u /
+   batch, batch item u % batch).  buf: this thread's tile, output tile and
+   packed filters (dw_cb_sizes). */
+static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE *w,
+                                     const TYPE *b, const TYPE *x, TYPE *y, TYPE *buf,
+                                     int64_t u0, int64_t u1)
+{
+    int64_t th, tw, ntin, ntout;
+    dw_cb_sizes(g, DW_VL, &th, &tw, &ntin, &ntout);
+    TYPE *tin = buf, *tout = buf + ntin, *wp = buf + ntin + ntout;
+    const int64_t cout = g->groups * g->mult;
+    IFN(cb_tile_border)(g, tin, th, tw);
+    void (*plane)(const dw_geom *, const TYPE *, int64_t, const TYPE *, VT, TYPE *) =
+        g->sw == 1 ? IFN(cb_plane_s1) : IFN(cb_plane_sn);
+    int64_t packed = -1;
+    VT bv = V_SET1((TYPE)0);
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t blk = u / batch, n = u % batch;
+        const int64_t oc0 = blk * DW_VL;
+        const int nvalid = (int)(cout - oc0 < DW_VL ? cout - oc0 : DW_VL);
+        const TYPE *src[DW_VL];
+        TYPE *dst[DW_VL];
+        if (blk != packed) {
+            const TYPE *ws[DW_VL];
+            TYPE bl[DW_VL];
+            for (int l = 0; l < DW_VL; l++) {
+                const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
+                ws[l] = w + oc * g->kvol;
+                bl[l] = b != NULL ? b[oc] : (TYPE)0;
+            }
+            IFN(cb_pack_w)(ws, g->kvol, wp);
+            bv = V_LOAD(bl);
+            packed = blk;
+        }
+        for (int l = 0; l < DW_VL; l++) {
+            const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
+            src[l] = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane;
+            dst[l] = y + (n * cout + oc) * g->out_plane;
+        }
+        IFN(cb_tile_in)(g, src, tin, th, tw);
+        plane(g, tin, tw, wp, bv, tout);
+        IFN(cb_tile_out)(tout, g->out_plane, dst, nvalid);
+    }
+}
+#  undef DW_CB_NB
+#else
+#  define DW_HAS_CB 0
+#endif
+
 /* ---- a task: the work units [u0, u1) of the split ------------------------ */
 
 static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYPE *w,
@@ -838,6 +1148,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 }
 
 #undef DW_HAS_SPECS
+#undef DW_HAS_CB
 #undef DW_S2_ALIGN
 #undef DW_S2_ALIGN_OK
 #undef DW_CHAINS
