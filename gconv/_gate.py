@@ -417,6 +417,18 @@ def check_conv(nd, input, weight, bias, stride, padding, dilation, groups,
 
     xshape = tuple(x.shape)
     wshape = tuple(w.shape)
+    # A configuration that passed before passes again with the same result:
+    # everything below depends only on the key (when the arguments are plain
+    # ints, tuples of ints or strings, whose equality is exact).
+    key = None
+    if (type(groups) is int and _plain(stride) and _plain(padding)
+            and _plain(dilation) and type(padding_mode) is str):
+        key = (nd, name, xshape, wshape, None if b is None else tuple(b.shape), dtype,
+               groups, stride, padding, dilation, padding_mode)
+        conv = _passed.get(key)
+        if conv is not None:
+            return conv, (x if conv.batched else x[None]), w, b
+
     if len(xshape) == nd + 1:
         batched = False
         x = x[None]
@@ -455,7 +467,25 @@ def check_conv(nd, input, weight, bias, stride, padding, dilation, groups,
 
     conv = Conv(nd, batched, batch, cin, cout, groups, in_size, kernel, stride,
                 dilation, pad_before, pad_after, padding_mode, out_size, dtype)
+    if key is not None:
+        if len(_passed) >= _PASSED_MAX:
+            _passed.clear()
+        _passed[key] = conv
     return conv, x, w, b
+
+
+#: Configurations check_conv accepted, by their arguments (a bounded memo:
+#: the full check costs more than a small convolution).  Conv objects are
+#: never modified after the gate makes them, so calls may share them.
+_passed = {}
+_PASSED_MAX = 512
+
+
+def _plain(value):
+    """Whether value is an int, a string or a tuple of ints (exactly those
+    types: a bool or a NumPy integer equals an int but is checked anew)."""
+    t = type(value)
+    return t is int or t is str or (t is tuple and all(type(v) is int for v in value))
 
 
 def _parse_hyper(nd, stride, padding, dilation, padding_mode):

@@ -267,6 +267,35 @@ def test_gate_runs_before_backend_choice(spy):
     assert spy.calls == []
 
 
+def test_remembered_configurations_are_still_checked():
+    """The gate remembers configurations it accepted, but an argument that
+    only compares equal to an accepted one (True for 1, 2.0 for 2) is
+    checked anew, and every other change of shape or dtype too."""
+    from gconv import _gate
+    x = np.ones((1, 4, 5, 5), np.float32)
+    w = np.ones((4, 2, 3, 3), np.float32)
+    ok = gconv.conv2d(x, w, groups=2, stride=1, padding=1, backend="numpy")
+    assert np.array_equal(gconv.conv2d(x, w, groups=2, stride=1, padding=1,
+                                       backend="numpy"), ok)
+    with pytest.raises(TypeError, match="stride must be an int, got True"):
+        gconv.conv2d(x, w, groups=2, stride=True, padding=1)
+    with pytest.raises(TypeError, match="groups must be an int, got float 2.0"):
+        gconv.conv2d(x, w, groups=2.0, stride=1, padding=1)
+    with pytest.raises(TypeError, match="weight has dtype float64"):
+        gconv.conv2d(x, w.astype(np.float64), groups=2, stride=1, padding=1)
+    with pytest.raises(ShapeError):
+        gconv.conv2d(x[:, :, :2], w, groups=2, stride=1, padding=0)
+    # unbatched input after the batched one: same check, no batch axis back
+    assert gconv.conv2d(x[0], w, groups=2, stride=1, padding=1,
+                        backend="numpy").shape == ok.shape[1:]
+    # bounded
+    for n in range(_gate._PASSED_MAX + 10):
+        _gate.check_conv(1, np.zeros((1, 1, n + 3), np.float32),
+                         np.zeros((1, 1, 3), np.float32), None, 1, 0, 1, 1, "zeros",
+                         "conv1d")
+    assert len(_gate._passed) <= _gate._PASSED_MAX
+
+
 @pytest.mark.parametrize("value,exc", [(0, ValueError), (-3, ValueError),
                                        ("2", TypeError), (1.0, TypeError),
                                        (True, TypeError)])
