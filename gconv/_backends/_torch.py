@@ -1,6 +1,8 @@
 """The "torch" backend: torch.nn.functional.convNd, on any device."""
 
+import contextlib
 import importlib
+import threading
 
 from .. import _arrays
 from .._errors import BackendError
@@ -36,7 +38,11 @@ class TorchBackend(Backend):
         if b is not None:
             b = _arrays.to_tensor(b, like=x)
         try:
-            out = self._convolve(conv, x, w, b)
+            if x.is_cuda and x.dtype == self._torch.float32:
+                with _ieee_float32(self._torch):
+                    out = self._convolve(conv, x, w, b)
+            else:
+                out = self._convolve(conv, x, w, b)
         except RuntimeError as exc:
             if _out_of_memory(self._torch, exc):
                 raise MemoryError(f"torch could not allocate memory: {exc}") from exc
@@ -64,6 +70,45 @@ class TorchBackend(Backend):
             padding = 0
         conv_fn = (functional.conv1d, functional.conv2d, functional.conv3d)[conv.nd - 1]
         return conv_fn(x, w, b, conv.stride, padding, conv.dilation, conv.groups)
+
+
+_tf32_lock = threading.Lock()
+_tf32_users = 0
+_tf32_saved = None
+
+
+@contextlib.contextmanager
+def _ieee_float32(torch):
+    """cuDNN convolutions in IEEE float32 within the block.  By default torch
+    lets cuDNN round float32 operands to TF32 (10-bit mantissa) on Ampere and
+    later GPUs, errors near 1e-3 that no other backend has.  The setting is
+    process-wide: the first of gconv's calls in flight saves it, the last
+    puts it back."""
+    global _tf32_users, _tf32_saved
+    cudnn = torch.backends.cudnn
+    conv = getattr(cudnn, "conv", None)
+    new_api = conv is not None and hasattr(conv, "fp32_precision")
+    with _tf32_lock:
+        if _tf32_users == 0:
+            # never read the legacy flag where the new one exists: torch
+            # raises when the two were mixed
+            if new_api:
+                _tf32_saved = conv.fp32_precision
+                conv.fp32_precision = "ieee"
+            else:
+                _tf32_saved = cudnn.allow_tf32
+                cudnn.allow_tf32 = False
+        _tf32_users += 1
+    try:
+        yield
+    finally:
+        with _tf32_lock:
+            _tf32_users -= 1
+            if _tf32_users == 0:
+                if new_api:
+                    conv.fp32_precision = _tf32_saved
+                else:
+                    cudnn.allow_tf32 = _tf32_saved
 
 
 def _out_of_memory(torch, exc):
