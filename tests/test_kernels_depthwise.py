@@ -170,8 +170,9 @@ def test_specialised_dilated_3x3(isa, dtype):
 def test_channel_blocked_small_planes(isa, dtype):
     """Small planes with many channels: blocks of a vector's worth of
     channels (16, 8 or 4), full and partial, are transposed into tiles
-    (5x5 and larger filters on rows of at most 8 elements with AVX-512,
-    every small float plane with AVX2)."""
+    (rows of at most 8 elements or 5x5 and larger filters with AVX-512,
+    every small float plane with AVX2); 3x3, 5x5 and 7x7 at stride 1 keep
+    the taps of a row in registers."""
     rng = np.random.default_rng(11)
     for (cin, mult, sp, k, s, pb, pa, d) in [
             ((37, 1, (7, 7), (5, 5), 1, (2, 2), (2, 2), 1)),
@@ -180,6 +181,10 @@ def test_channel_blocked_small_planes(isa, dtype):
             ((33, 1, (9, 8), (5, 7), 2, (2, 3), (2, 3), 1)),
             ((20, 3, (8, 8), (5, 5), 1, (4, 4), (4, 4), 2)),
             ((40, 1, (14, 14), (3, 3), 1, (1, 1), (1, 1), 1)),
+            ((50, 1, (7, 7), (3, 3), 1, (1, 1), (1, 1), 1)),
+            ((70, 1, (5, 6), (3, 3), 1, (0, 1), (2, 0), 1)),
+            ((64, 1, (12, 10), (7, 7), 1, (3, 3), (3, 3), 1)),
+            ((36, 1, (9, 9), (7, 7), 1, (0, 0), (0, 0), 1)),
             ((24, 1, (13, 11), (5, 5), (2, 3), (2, 2), (0, 1), 1)),
             ((19, 1, (3, 3), (5, 5), 1, (4, 4), (4, 4), 1)),
             ((21, 1, (30,), (9,), 1, (4,), (4,), 1)),

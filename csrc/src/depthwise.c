@@ -23,13 +23,15 @@
  *   - a general kernel for every other depthwise shape (1-D, rectangular,
  *     even or large filters, other strides and dilations): one output row
  *     at a time, four vectors of it per pass, one tap at a time.
- *   - channels along the vectors for small 2-D and 1-D planes (dw_cb_ok
- *     says which): a vector's worth of channels is transposed into a tile
- *     with zero padding, each FMA makes one output position of all of them,
- *     and the output tile is transposed back.  On AVX-512 this wins only
- *     for 5x5 and larger filters on rows of at most 8 elements (7x7 planes:
- *     the row kernels' loads are then spread over too few outputs); on
- *     AVX2 for every small float plane.
+ *   - channels along the vectors for small 2-D planes (dw_cb_ok says
+ *     which): a vector's worth of channels is transposed into a tile with
+ *     zero padding, each FMA makes one output position of all of them, and
+ *     the output tile is transposed back.  For 3x3, 5x5 and 7x7 filters at
+ *     stride 1 each input vector of a tile row is loaded once and
+ *     multiplied by the row's taps (in registers) into every output that
+ *     uses it.  It wins on rows of at most 8 elements (whose vectors the
+ *     row kernels fill poorly) and for 5x5 and larger filters, where the
+ *     row kernels broadcast each tap from memory at every use.
  *
  * The row kernels do not copy the padding: vectors whose taps all lie
  * inside the input row use plain loads, those at the borders masked loads
@@ -262,23 +264,30 @@ static void dw_cb_sizes(const dw_geom *g, int64_t vl, int64_t *th, int64_t *tw,
 }
 
 /* Whether channels along the vectors (vl lanes of elem bytes) beat the row
-   kernels: 2-D and 1-D planes whose tiles fit the caches, and then (as
-   measured) always for float on AVX2, for 5x5 and larger filters on rows of
-   at most 8 (float, AVX-512) or 16 (double, AVX2) elements, never for
-   double on AVX-512. */
+   kernels, as measured on 2-D planes whose tiles fit the caches, with at
+   least 4 blocks of channels to share among threads (what is chosen depends
+   on the shape alone, so results do not depend on the thread count): float
+   on AVX2 always; on rows of at most 8 elements (double on AVX-512: with 5x5
+   and larger filters); for filters of 7x7 and more, and on AVX2 (double)
+   5x5 and more.  (1-D and 3-D stay on the row kernels.)  Alternated with
+   PyTorch calls, which evict the caches, 5x5 on 14- and 28-wide rows was
+   faster on the row kernels with AVX-512. */
 static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
 {
-    if (g->in_d != 1 || g->kd != 1 || g->out_d != 1 || g->out_plane < 1)
+    if (g->in_d != 1 || g->kd != 1 || g->out_d != 1 || g->out_plane < 1 || g->kh < 2 ||
+        g->in_h < 2 || (g->groups * g->mult + vl - 1) / vl < 4)
         return 0;
     const double th = (double)(g->out_h - 1) * (double)g->sh + (double)(g->kh - 1) * (double)g->dh + 1;
     const double tw = (double)(g->out_w - 1) * (double)g->sw + (double)(g->kw - 1) * (double)g->dw + 1;
     const double bytes = (th * tw + (double)g->out_plane + (double)g->kvol) * (double)vl * (double)elem;
     if (bytes > (double)DW_CB_BYTES)
         return 0;
-    const int big = g->kvol >= 25;
-    if (vl * (int64_t)elem == 64)    /* AVX-512 */
-        return elem == sizeof(float) && big && g->out_w <= 8;
-    return elem == sizeof(float) || (big && g->out_w <= 16);
+    const int avx512 = vl * (int64_t)elem == 64, narrow = g->out_w <= 8;
+    if (elem == sizeof(float))
+        return !avx512 || narrow || g->kvol >= 49;
+    if (!avx512)
+        return narrow || g->kvol >= 25;
+    return g->kvol >= 49 || (narrow && g->kvol >= 25);
 }
 
 static int dw_thread_id(void)

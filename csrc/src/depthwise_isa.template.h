@@ -936,13 +936,16 @@ ISA_FN void IFN(cb_tile_out)(const TYPE *tout, int64_t n, TYPE *const *dst, int 
 }
 
 /* NB output positions (oh, ow0 ...) of every lane: bias, then the taps in
-   (kh, kw) order, one FMA chain per position.  S1: width stride 1. */
+   (kh, kw) order, one FMA chain per position.  S1: width stride 1.  K > 0:
+   also no dilation in width and K taps per row, known here: each input
+   vector of a tile row is then loaded once and multiplied by the K taps of
+   the row (kept in registers) into every position that uses it. */
 ISA_FN void IFN(cb_block)(const dw_geom *g, const TYPE *tin, int64_t tw, const TYPE *wp,
                           VT bv, TYPE *tout, int64_t oh, int64_t ow0, const int NB,
-                          const int S1)
+                          const int S1, const int K)
 {
     const int64_t sw = S1 ? 1 : g->sw;
-    const int64_t kh_n = g->kh, kw_n = g->kw;
+    const int64_t kh_n = g->kh, kw_n = K > 0 ? K : g->kw;
     const int64_t rstep = g->dh * tw * DW_VL, cstep = g->dw * DW_VL;
     VT acc[DW_CB_NB];
     DW_UNROLL
@@ -950,6 +953,25 @@ ISA_FN void IFN(cb_block)(const dw_geom *g, const TYPE *tin, int64_t tw, const T
         acc[b] = bv;
     const TYPE *row = tin + (oh * g->sh * tw + ow0 * sw) * DW_VL;
     for (int64_t kh = 0; kh < kh_n; kh++, row += rstep) {
+        if (K > 0) {
+            VT wk[DW_KMAX];
+            DW_UNROLL
+            for (int kw = 0; kw < K; kw++)
+                wk[kw] = V_LOAD(wp + kw * DW_VL);
+            wp += K * DW_VL;
+            /* kw ascending for each position, as below */
+            DW_UNROLL
+            for (int j = 0; j < NB + K - 1; j++) {
+                const VT v = V_LOAD(row + j * DW_VL);
+                DW_UNROLL
+                for (int kw = K - 1; kw >= 0; kw--) {
+                    const int b = j - kw;
+                    if (b >= 0 && b < NB)
+                        acc[b] = V_FMA(wk[kw], v, acc[b]);
+                }
+            }
+            continue;
+        }
         const TYPE *q = row;
         for (int64_t kw = 0; kw < kw_n; kw++, q += cstep, wp += DW_VL) {
             const VT wv = V_LOAD(wp);
@@ -965,7 +987,7 @@ ISA_FN void IFN(cb_block)(const dw_geom *g, const TYPE *tin, int64_t tw, const T
 }
 
 ISA_FN void IFN(cb_plane)(const dw_geom *g, const TYPE *tin, int64_t tw, const TYPE *wp,
-                          VT bv, TYPE *tout, const int S1)
+                          VT bv, TYPE *tout, const int S1, const int K)
 {
     const int64_t out_w = g->out_w;
     /* the row in blocks of nearly equal length, at most DW_CB_NB */
@@ -978,7 +1000,7 @@ ISA_FN void IFN(cb_plane)(const dw_geom *g, const TYPE *tin, int64_t tw, const T
             switch (nb) {
 #  define DW_CB_CASE(N)                                                            \
             case N:                                                                \
-                IFN(cb_block)(g, tin, tw, wp, bv, tout, oh, ow0, N, S1);           \
+                IFN(cb_block)(g, tin, tw, wp, bv, tout, oh, ow0, N, S1, K);        \
                 break;
             DW_CB_CASE(1) DW_CB_CASE(2) DW_CB_CASE(3) DW_CB_CASE(4)
             DW_CB_CASE(5) DW_CB_CASE(6) DW_CB_CASE(7) DW_CB_CASE(8)
@@ -991,16 +1013,46 @@ ISA_FN void IFN(cb_plane)(const dw_geom *g, const TYPE *tin, int64_t tw, const T
     }
 }
 
+#  define DW_CB_PLANE(NAME, S1, K)                                                     \
+    static ISA_ATTR void IFN(NAME)(const dw_geom *g, const TYPE *tin, int64_t tw,      \
+                                   const TYPE *wp, VT bv, TYPE *tout)                  \
+    {                                                                                  \
+        IFN(cb_plane)(g, tin, tw, wp, bv, tout, S1, K);                                \
+    }
+DW_CB_PLANE(cb_plane_k3, 1, 3)
+DW_CB_PLANE(cb_plane_k5, 1, 5)
+DW_CB_PLANE(cb_plane_k7, 1, 7)
+#  undef DW_CB_PLANE
+
 static ISA_ATTR void IFN(cb_plane_s1)(const dw_geom *g, const TYPE *tin, int64_t tw,
                                       const TYPE *wp, VT bv, TYPE *tout)
 {
-    IFN(cb_plane)(g, tin, tw, wp, bv, tout, 1);
+    IFN(cb_plane)(g, tin, tw, wp, bv, tout, 1, 0);
 }
 
 static ISA_ATTR void IFN(cb_plane_sn)(const dw_geom *g, const TYPE *tin, int64_t tw,
                                       const TYPE *wp, VT bv, TYPE *tout)
 {
-    IFN(cb_plane)(g, tin, tw, wp, bv, tout, 0);
+    IFN(cb_plane)(g, tin, tw, wp, bv, tout, 0, 0);
+}
+
+/* Asks for the planes of unit u in the caches while this unit computes:
+   its DW_VL input planes (read) and output planes (written).  Reading DW_VL
+   planes side by side defeats the hardware prefetchers, so without this
+   every plane's first lines are memory latency. */
+ISA_FN void IFN(cb_prefetch)(const dw_geom *g, int64_t batch, const TYPE *x,
+                             const TYPE *y, int64_t u)
+{
+    const int64_t blk = u / batch, n = u % batch, cout = g->groups * g->mult;
+    const int64_t per_line = 64 / (int64_t)sizeof(TYPE);
+    for (int64_t oc = blk * DW_VL; oc < cout && oc < (blk + 1) * DW_VL; oc++) {
+        const TYPE *src = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane;
+        const TYPE *dst = y + (n * cout + oc) * g->out_plane;
+        for (int64_t i = 0; i < g->in_plane; i += per_line)
+            __builtin_prefetch(src + i, 0, 2);
+        for (int64_t i = 0; i < g->out_plane; i += per_line)
+            __builtin_prefetch(dst + i, 1, 2);
+    }
 }
 
 /* Units [u0, u1) of a 2-D (or 1-D) call: unit u is (channel block u /
@@ -1017,6 +1069,14 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
     IFN(cb_tile_border)(g, tin, th, tw);
     void (*plane)(const dw_geom *, const TYPE *, int64_t, const TYPE *, VT, TYPE *) =
         g->sw == 1 ? IFN(cb_plane_s1) : IFN(cb_plane_sn);
+    if (g->sw == 1 && g->dw == 1) {
+        if (g->kw == 3)
+            plane = IFN(cb_plane_k3);
+        else if (g->kw == 5)
+            plane = IFN(cb_plane_k5);
+        else if (g->kw == 7)
+            plane = IFN(cb_plane_k7);
+    }
     int64_t packed = -1;
     VT bv = V_SET1((TYPE)0);
     for (int64_t u = u0; u < u1; u++) {
@@ -1043,6 +1103,8 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
             dst[l] = y + (n * cout + oc) * g->out_plane;
         }
         IFN(cb_tile_in)(g, src, tin, th, tw);
+        if (u + 1 < u1)
+            IFN(cb_prefetch)(g, batch, x, y, u + 1);
         plane(g, tin, tw, wp, bv, tout);
         IFN(cb_tile_out)(tout, g->out_plane, dst, nvalid);
     }
