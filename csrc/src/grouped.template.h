@@ -573,8 +573,11 @@ static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
                 for (int64_t r = 0; r < lo; r++, dst += Ws)
                     for (int64_t v = 0; v < nvec; v++)
                         V_STORE(dst + v * VL, V_SET1((TYPE)0));
-                int64_t so = ((c * ID + id) * IH + r0[0] + lo * sh) * IW + base[0];
-                for (int64_t r = lo; r < hi; r++, dst += Ws, so += sh * IW) {
+                /* offsets of rows that exist only: with a huge stride, the
+                   next row's (or sh * IW) may not fit in int64_t */
+                const int64_t plane = lo < hi ? (c * ID + id) * IH + r0[0] : 0;
+                for (int64_t r = lo; r < hi; r++, dst += Ws) {
+                    const int64_t so = (plane + r * sh) * IW + base[0];
                     for (int64_t v = 0; v < nvec; v++) {
                         const TYPE *src = GK_AT(const TYPE, xg, so + v * VL);
                         if (vlo[v] == 0 && vhi[v] == VL)
