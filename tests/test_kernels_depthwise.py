@@ -191,6 +191,12 @@ def test_channel_blocked_small_planes(isa, dtype):
             ((16, 2, (40,), (31,), 1, (15,), (15,), 1))]:
         x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 1)
         check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
+    # a 3-D layer of one input slice whose only output slice reads the depth
+    # padding: all bias (found by the fuzzer, where this path once read slice 0)
+    x, w, b = make(rng, 1, 1, 26, (1, 2, 3), (1, 2, 3), dtype)
+    check(x, w, b, (24, 2, 1), (2, 2, 0), (0, 0, 0), (24, 1, 1))
+    x, w, b = make(rng, 1, 40, 1, (1, 7, 7), (1, 7, 7), dtype)
+    check(x, w, b, 1, (1, 3, 3), (1, 3, 3), 1)
 
 
 # ---- the general kernel ------------------------------------------------------

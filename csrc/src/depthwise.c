@@ -274,7 +274,8 @@ static void dw_cb_sizes(const dw_geom *g, int64_t vl, int64_t *th, int64_t *tw,
    faster on the row kernels with AVX-512. */
 static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
 {
-    if (g->in_d != 1 || g->kd != 1 || g->out_d != 1 || g->out_plane < 1 || g->kh < 2 ||
+    /* 2-D: one depth slice in and out, read without depth padding */
+    if (g->in_d != 1 || g->kd != 1 || g->out_d != 1 || g->pd != 0 || g->out_plane < 1 || g->kh < 2 ||
         g->in_h < 2 || (g->groups * g->mult + vl - 1) / vl < 4)
         return 0;
     const double th = (double)(g->out_h - 1) * (double)g->sh + (double)(g->kh - 1) * (double)g->dh + 1;
