@@ -199,6 +199,30 @@ def test_channel_blocked_small_planes(isa, dtype):
     check(x, w, b, 1, (1, 3, 3), (1, 3, 3), 1)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_blocked_1d(isa, dtype):
+    """1-D rows with filters of 5 taps and more (13 and more when dilated) go
+    channels along the vectors in strips of 256 output positions: rows
+    shorter than a strip, exactly one, and several with a partial last
+    strip and block; partial channel blocks; taps in one or several passes;
+    paddings wider than the filter; strides and dilations."""
+    rng = np.random.default_rng(12)
+    for (cin, mult, n, k, s, pb, pa, d) in [
+            (32, 1, 300, 9, 1, 4, 4, 1),
+            (37, 1, 600, 5, 1, 2, 2, 1),
+            (48, 1, 256, 31, 1, 15, 15, 1),
+            (33, 1, 513, 33, 1, 16, 16, 1),
+            (20, 2, 100, 17, 1, 3, 11, 1),
+            (40, 1, 50, 7, 1, 30, 9, 1),
+            (36, 1, 8, 11, 1, 5, 5, 1),
+            (64, 1, 1000, 9, 2, 4, 4, 1),
+            (34, 1, 777, 5, 3, 0, 2, 1),
+            (35, 1, 700, 13, 1, 12, 12, 2),
+            (40, 1, 300, 15, 2, 14, 3, 3)]:
+        x, w, b = make(rng, 2, cin, mult, (n,), (k,), dtype, bias=cin % 2 == 0)
+        check(x, w, b, (s,), (pb,), (pa,), (d,), threads=(1, 2, 5))
+
 # ---- the general kernel ------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

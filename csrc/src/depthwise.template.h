@@ -77,7 +77,8 @@ static gconv_status FN(dw_cb_run)(const dw_geom *g, const dw_split *p, int64_t b
     /* per thread, rounded up to whole cache lines */
     const int64_t per = (ntin + ntout + g->kvol * vl + 15) & ~(int64_t)15;
     const int64_t blocks = (g->groups * g->mult + vl - 1) / vl;
-    const int64_t units = blocks * batch;
+    const int64_t strip = dw_cb_strip(g);
+    const int64_t units = blocks * batch * (strip > 0 ? (g->out_w + strip - 1) / strip : 1);
     int nt = p->threads;
     if (nt > units)
         nt = (int)units;
@@ -94,7 +95,11 @@ static gconv_status FN(dw_cb_run)(const dw_geom *g, const dw_split *p, int64_t b
         for (int64_t c = 0; c < nchunks; c++) {
             const int64_t u0 = c * chunk;
             const int64_t u1 = u0 + chunk < units ? u0 + chunk : units;
-            if (isa == GCONV_ISA_AVX512)
+            if (strip > 0 && isa == GCONV_ISA_AVX512)
+                FN(dw_cb1_task_avx512)(g, batch, weight, bias, input, output, mine, u0, u1);
+            else if (strip > 0)
+                FN(dw_cb1_task_avx2)(g, batch, weight, bias, input, output, mine, u0, u1);
+            else if (isa == GCONV_ISA_AVX512)
                 FN(dw_cb_task_avx512)(g, batch, weight, bias, input, output, mine, u0, u1);
             else
                 FN(dw_cb_task_avx2)(g, batch, weight, bias, input, output, mine, u0, u1);

@@ -1055,6 +1055,238 @@ ISA_FN void IFN(cb_prefetch)(const dw_geom *g, int64_t batch, const TYPE *x,
     }
 }
 
+/* ---- 1-D rows: channels along the vectors, strip by strip ---------------
+
+   A 1-D row has no second row to reuse its loads in, so the row kernels
+   load one input vector per FMA.  Here each strip of dw_cb_strip output
+   positions gets a tile of the input columns it reads, DW_VL channels per
+   tile position.  A block of DW_CB1_NB positions keeps its accumulators in
+   registers; the taps go in passes of at most DW_CB1_KC, held in
+   registers, and every tile vector of a pass is loaded once and multiplied
+   into each position that uses it.  The accumulators are then transposed
+   in registers and stored straight into the output rows.  Blocks are whole
+   (the tile has room for the strip's last one); only the row's own
+   positions are stored. */
+#  define DW_CB1_KC (DW_REGS == 32 ? 8 : 6)           /* taps per pass */
+#  define DW_CB1_NB (DW_VL >= 8 ? DW_VL : 2 * DW_VL)   /* positions per block */
+
+/* The tile: tile position i holds input column c0 + i of the rows src[l],
+   zeros outside the row, for i < tw. */
+ISA_FN void IFN(cb1_tile_in)(const dw_geom *g, const TYPE *const *src, TYPE *tin,
+                             int64_t c0, int64_t tw)
+{
+    const VT z = V_SET1((TYPE)0);
+    int64_t i = 0;
+    for (; i < tw && c0 + i < 0; i++)
+        V_STORE(tin + i * DW_VL, z);
+    const int64_t end = g->in_w - c0 < tw ? g->in_w - c0 : tw;
+    for (int64_t p = i; p < end; p += DW_VL) {
+        const int64_t cnt = end - p < DW_VL ? end - p : DW_VL;
+        VT r[DW_VL];
+        IFN(cb_load_rows)(r, src, c0 + p, cnt);
+        IFN(v_transpose)(r);
+        DW_UNROLL
+        for (int k = 0; k < DW_VL; k++)
+            if (k < cnt)
+                V_STORE(tin + (p + k) * DW_VL, r[k]);
+    }
+    for (i = end > i ? end : i; i < tw; i++)
+        V_STORE(tin + i * DW_VL, z);
+}
+
+/* One pass of KC taps at stride 1 without dilation (wp: the first of them,
+   packed; tin: the tile at the pass's first tap of the block's first
+   position): tile vector j feeds position j - kc with tap kc. */
+ISA_FN void IFN(cb1_pass)(const TYPE *tin, const TYPE *wp, VT *acc, const int KC)
+{
+    VT wk[DW_CB1_KC];
+    DW_UNROLL
+    for (int kc = 0; kc < KC; kc++)
+        wk[kc] = V_LOAD(wp + kc * DW_VL);
+    DW_UNROLL
+    for (int j = 0; j < DW_CB1_NB + KC - 1; j++) {
+        const VT v = V_LOAD(tin + j * DW_VL);
+        /* tap order ascending for each position */
+        DW_UNROLL
+        for (int kc = KC - 1; kc >= 0; kc--) {
+            const int b = j - kc;
+            if (b >= 0 && b < DW_CB1_NB)
+                acc[b] = V_FMA(wk[kc], v, acc[b]);
+        }
+    }
+}
+
+/* The block's positions [o, o + cnt) of the rows dst[l], l < nvalid, from
+   acc[b] (position o + b of every lane). */
+ISA_FN void IFN(cb1_store)(VT *acc, TYPE *const *dst, int64_t o, int64_t cnt, int nvalid,
+                           int stream)
+{
+    DW_UNROLL
+    for (int g0 = 0; g0 < DW_CB1_NB; g0 += DW_VL) {
+        const int64_t n = cnt - g0 < DW_VL ? cnt - g0 : DW_VL;
+        if (n <= 0)
+            break;
+        IFN(v_transpose)(acc + g0);
+        DW_UNROLL
+        for (int l = 0; l < DW_VL; l++) {
+            if (l < nvalid) {
+                TYPE *p = dst[l] + o + g0;
+                if (n < DW_VL)
+                    IFN(v_store_first)(p, acc[g0 + l], n);
+#  if DW_STREAMS
+                else if (stream && ((uintptr_t)p & 63) == 0)
+                    IFN(v_stream)(p, acc[g0 + l]);
+#  endif
+                else
+                    V_STORE(p, acc[g0 + l]);
+            }
+        }
+    }
+    (void)stream;
+}
+
+/* Stride 1, no dilation: the strip's blocks, the taps in passes of nearly
+   equal size (the same for every block). */
+static ISA_ATTR void IFN(cb1_strip_s1)(const dw_geom *g, const TYPE *tin, const TYPE *wp, VT bv,
+                                       TYPE *const *dst, int64_t o0, int64_t cnt, int nvalid)
+{
+    const int64_t k = g->kw, npass = (k + DW_CB1_KC - 1) / DW_CB1_KC;
+    const int64_t base = k / npass, extra = k % npass;
+    for (int64_t o = 0; o < cnt; o += DW_CB1_NB, tin += DW_CB1_NB * DW_VL) {
+        VT acc[DW_CB1_NB];
+        DW_UNROLL
+        for (int b = 0; b < DW_CB1_NB; b++)
+            acc[b] = bv;
+        int64_t t0 = 0;
+        for (int64_t i = 0; i < npass; i++) {
+            const int64_t kc = base + (i < extra);
+            const TYPE *ti = tin + t0 * DW_VL, *wi = wp + t0 * DW_VL;
+            switch (kc) {
+#  define DW_CB1_CASE(N)                                                            \
+            case N:                                                                 \
+                IFN(cb1_pass)(ti, wi, acc, N);                                      \
+                break;
+            DW_CB1_CASE(1) DW_CB1_CASE(2) DW_CB1_CASE(3) DW_CB1_CASE(4)
+            DW_CB1_CASE(5) DW_CB1_CASE(6)
+#  if DW_CB1_KC > 6
+            DW_CB1_CASE(7) DW_CB1_CASE(8)
+#  endif
+#  undef DW_CB1_CASE
+            default:
+                break;
+            }
+            t0 += kc;
+        }
+        IFN(cb1_store)(acc, dst, o0 + o, cnt - o, nvalid, g->stream);
+    }
+}
+
+/* Any stride and dilation: every tap of a block in turn, one FMA chain per
+   position. */
+static ISA_ATTR void IFN(cb1_strip_sn)(const dw_geom *g, const TYPE *tin, const TYPE *wp, VT bv,
+                                       TYPE *const *dst, int64_t o0, int64_t cnt, int nvalid)
+{
+    const int64_t ps = g->sw * DW_VL, ts = g->dw * DW_VL;
+    for (int64_t o = 0; o < cnt; o += DW_CB1_NB, tin += DW_CB1_NB * ps) {
+        VT acc[DW_CB1_NB];
+        DW_UNROLL
+        for (int b = 0; b < DW_CB1_NB; b++)
+            acc[b] = bv;
+        const TYPE *q = tin;
+        for (int64_t t = 0; t < g->kw; t++, q += ts) {
+            const VT wv = V_LOAD(wp + t * DW_VL);
+            DW_UNROLL
+            for (int b = 0; b < DW_CB1_NB; b++)
+                acc[b] = V_FMA(wv, V_LOAD(q + b * ps), acc[b]);
+        }
+        IFN(cb1_store)(acc, dst, o0 + o, cnt - o, nvalid, g->stream);
+    }
+}
+
+/* Asks for the columns of strip st of the rows of unit (blk, n) in the
+   caches: input (read) and, unless streamed, output (written). */
+ISA_FN void IFN(cb1_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, int64_t blk,
+                              int64_t n, int64_t st, int64_t strip, int64_t tw)
+{
+    const int64_t cout = g->groups * g->mult, per_line = 64 / (int64_t)sizeof(TYPE);
+    int64_t i0 = st * strip * g->sw - g->pw, i1 = i0 + tw;
+    int64_t o0 = st * strip, o1 = g->stream ? o0 : o0 + strip;
+    if (i0 < 0)
+        i0 = 0;
+    if (i1 > g->in_w)
+        i1 = g->in_w;
+    if (o1 > g->out_w)
+        o1 = g->out_w;
+    for (int64_t oc = blk * DW_VL; oc < cout && oc < (blk + 1) * DW_VL; oc++) {
+        const TYPE *src = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_w;
+        const TYPE *dst = y + (n * cout + oc) * g->out_w;
+        for (int64_t i = i0; i < i1; i += per_line)
+            __builtin_prefetch(src + i, 0, 2);
+        for (int64_t i = o0; i < o1; i += per_line)
+            __builtin_prefetch(dst + i, 1, 2);
+    }
+}
+
+/* Units [u0, u1) of a 1-D call: unit u is (channel block, batch item,
+   strip), the strip fastest.  buf: this thread's tile and packed filters
+   (dw_cb_sizes; the output tile is not used). */
+static ISA_ATTR void IFN(dw_cb1_task)(const dw_geom *g, int64_t batch, const TYPE *w,
+                                      const TYPE *b, const TYPE *x, TYPE *y, TYPE *buf,
+                                      int64_t u0, int64_t u1)
+{
+    int64_t th, tw, ntin, ntout;
+    dw_cb_sizes(g, DW_VL, &th, &tw, &ntin, &ntout);
+    TYPE *tin = buf, *wp = buf + ntin + ntout;
+    const int64_t cout = g->groups * g->mult, strip = dw_cb_strip(g);
+    const int64_t strips = (g->out_w + strip - 1) / strip;
+    void (*run)(const dw_geom *, const TYPE *, const TYPE *, VT, TYPE *const *, int64_t,
+                int64_t, int) =
+        g->sw == 1 && g->dw == 1 ? IFN(cb1_strip_s1) : IFN(cb1_strip_sn);
+    /* the next strip's rows are asked for only when the arrays are far
+       larger than the caches: otherwise the prefetches cost more than the
+       misses they save */
+    const int pf = g->stream;
+    int64_t packed = -1;
+    VT bv = V_SET1((TYPE)0);
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t blk = u / (batch * strips), n = u / strips % batch, st = u % strips;
+        const int64_t oc0 = blk * DW_VL;
+        const int nvalid = (int)(cout - oc0 < DW_VL ? cout - oc0 : DW_VL);
+        if (blk != packed) {
+            const TYPE *ws[DW_VL];
+            TYPE bl[DW_VL];
+            for (int l = 0; l < DW_VL; l++) {
+                const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
+                ws[l] = w + oc * g->kvol;
+                bl[l] = b != NULL ? b[oc] : (TYPE)0;
+            }
+            IFN(cb_pack_w)(ws, g->kvol, wp);
+            bv = V_LOAD(bl);
+            packed = blk;
+        }
+        const int64_t o0 = st * strip;
+        const int64_t cnt = g->out_w - o0 < strip ? g->out_w - o0 : strip;
+        const TYPE *src[DW_VL];
+        TYPE *dst[DW_VL];
+        for (int l = 0; l < DW_VL; l++) {
+            const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
+            src[l] = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_w;
+            dst[l] = y + (n * cout + oc) * g->out_w;
+        }
+        IFN(cb1_tile_in)(g, src, tin, o0 * g->sw - g->pw, tw);
+        if (pf && u + 1 < u1)
+            IFN(cb1_prefetch)(g, x, y, (u + 1) / (batch * strips), (u + 1) / strips % batch,
+                              (u + 1) % strips, strip, tw);
+        run(g, tin, wp, bv, dst, o0, cnt, nvalid);
+    }
+#  if DW_STREAMS
+    if (g->stream)
+        _mm_sfence();  /* the streaming stores complete before the results are used */
+#  endif
+}
+#  undef DW_CB1_KC
+#  undef DW_CB1_NB
+
 /* Units [u0, u1) of a 2-D (or 1-D) call: unit u is (channel block u /
    batch, batch item u % batch).  buf: this thread's tile, output tile and
    packed filters (dw_cb_sizes). */
