@@ -40,7 +40,8 @@
  * padding rows are read from a row of zeros by the specialised kernels and
  * skipped by the general one.  Their only buffer is that zero row, static
  * unless the rows are very long; the channel-blocked path has a tile, an
- * output tile and the packed filters per thread (at most 160 KB).  3-D
+ * output tile (1-D: none) and the packed filters per thread (at most
+ * 160 KB).  3-D
  * filters add one depth slice at a time into the output.  Outputs far
  * larger than the caches are written with streaming stores.
  *

@@ -1067,7 +1067,7 @@ ISA_FN void IFN(cb_prefetch)(const dw_geom *g, int64_t batch, const TYPE *x,
    in registers and stored straight into the output rows.  Blocks are whole
    (the tile has room for the strip's last one); only the row's own
    positions are stored. */
-#  define DW_CB1_KC (DW_REGS == 32 ? 8 : 6)           /* taps per pass */
+#  define DW_CB1_KC (DW_REGS == 32 ? 12 : 6)          /* taps per pass */
 #  define DW_CB1_NB (DW_VL >= 8 ? DW_VL : 2 * DW_VL)   /* positions per block */
 
 /* The tile: tile position i holds input column c0 + i of the rows src[l],
@@ -1169,7 +1169,8 @@ static ISA_ATTR void IFN(cb1_strip_s1)(const dw_geom *g, const TYPE *tin, const 
             DW_CB1_CASE(1) DW_CB1_CASE(2) DW_CB1_CASE(3) DW_CB1_CASE(4)
             DW_CB1_CASE(5) DW_CB1_CASE(6)
 #  if DW_CB1_KC > 6
-            DW_CB1_CASE(7) DW_CB1_CASE(8)
+            DW_CB1_CASE(7) DW_CB1_CASE(8) DW_CB1_CASE(9) DW_CB1_CASE(10)
+            DW_CB1_CASE(11) DW_CB1_CASE(12)
 #  endif
 #  undef DW_CB1_CASE
             default:
