@@ -201,12 +201,14 @@ def test_channel_blocked_small_planes(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_channel_blocked_1d(isa, dtype):
-    """1-D rows with filters of 5 taps and more (13 and more when dilated) go
-    channels along the vectors in strips of 256 output positions: rows
-    shorter than a strip, exactly one, and several with a partial last
-    strip and block; partial channel blocks; taps in one or several passes;
-    paddings wider than the filter; strides and dilations."""
+def test_channel_blocked_rows(isa, dtype):
+    """1-D rows, and 2-D filters of one row at height stride 1 without
+    height padding, with filters of 5 taps and more (13 and more when
+    dilated) go channels along the vectors in strips of 256 output
+    positions: rows shorter than a strip, exactly one, and several with a
+    partial last strip and block; partial channel blocks; taps in one or
+    several passes; paddings wider than the filter; strides and
+    dilations."""
     rng = np.random.default_rng(12)
     for (cin, mult, n, k, s, pb, pa, d) in [
             (32, 1, 300, 9, 1, 4, 4, 1),
@@ -222,6 +224,17 @@ def test_channel_blocked_1d(isa, dtype):
             (40, 1, 300, 15, 2, 14, 3, 3)]:
         x, w, b = make(rng, 2, cin, mult, (n,), (k,), dtype, bias=cin % 2 == 0)
         check(x, w, b, (s,), (pb,), (pa,), (d,), threads=(1, 2, 5))
+    # 2-D, one filter row: every output row from its input row
+    for (cin, mult, sp, k, s, pb, pa, d) in [
+            (32, 1, (5, 40), (1, 9), (1, 1), (0, 4), (0, 4), (1, 1)),
+            (37, 1, (7, 7), (1, 7), (1, 1), (0, 3), (0, 3), (1, 1)),
+            (20, 2, (3, 300), (1, 5), (1, 2), (0, 2), (0, 1), (3, 1)),
+            (33, 1, (4, 60), (1, 13), (1, 1), (0, 12), (0, 12), (1, 2)),
+            # height stride or padding: not rows of their own (other kernels)
+            (32, 1, (6, 40), (1, 9), (2, 1), (0, 4), (0, 4), (1, 1)),
+            (32, 1, (6, 40), (1, 9), (1, 1), (1, 4), (0, 4), (1, 1))]:
+        x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
+        check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
 
 # ---- the general kernel ------------------------------------------------------
 

@@ -257,27 +257,29 @@ static void dw_split_init(dw_split *p, const gconv_shape *s, int threads)
    of a register block). */
 #define DW_CB1_STRIP 256
 
-/* A 1-D call: one row in, one row out. */
-static int dw_is_1d(const dw_geom *g)
+/* A call of independent rows: 1-D, or 2-D with a filter of one row at
+   height stride 1 without height padding (each output row is the 1-D
+   correlation of its input row). */
+static int dw_is_rows(const dw_geom *g)
 {
-    return g->in_d == 1 && g->in_h == 1 && g->kd == 1 && g->kh == 1 && g->out_d == 1 &&
-           g->out_h == 1;
+    return g->in_d == 1 && g->kd == 1 && g->out_d == 1 && g->kh == 1 && g->sh == 1 &&
+           g->out_h == g->in_h;
 }
 
-/* The strip length of a 1-D call (its row rounded up to whole blocks of 8
-   when shorter), 0 for 2-D. */
+/* The strip length of a call of rows (the row rounded up to whole blocks
+   of 16 when shorter), 0 for other calls. */
 static int64_t dw_cb_strip(const dw_geom *g)
 {
-    if (!dw_is_1d(g))
+    if (!dw_is_rows(g))
         return 0;
     return g->out_w < DW_CB1_STRIP ? (g->out_w + 15) / 16 * 16 : DW_CB1_STRIP;
 }
 
 /* The sizes of a thread's buffers for blocks of vl channels: tile th x tw
    positions (ntin elements), output tile ntout elements, then the packed
-   filters (kvol * vl elements).  2-D: the whole plane; 1-D: one strip, and
-   no output tile (the results go from registers to the rows).  Only for
-   shapes dw_cb_ok accepts. */
+   filters (kvol * vl elements).  2-D: the whole plane; rows: one strip,
+   and no output tile (the results go from registers to the rows).  Only
+   for shapes dw_cb_ok accepts. */
 static void dw_cb_sizes(const dw_geom *g, int64_t vl, int64_t *th, int64_t *tw,
                         int64_t *ntin, int64_t *ntout)
 {
@@ -310,8 +312,8 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
 {
     if (g->out_plane < 1)
         return 0;
-    if (dw_is_1d(g)) {
-        /* 1-D: strips of a row, at least two blocks of channels, filters
+    if (dw_is_rows(g)) {
+        /* rows: in strips, at least two blocks of channels, filters
            of 5 taps and more (13 when dilated: those strips load each tap's
            vectors anew) */
         if (g->groups * g->mult < 2 * vl || g->kw < (g->dw == 1 ? 5 : 13))

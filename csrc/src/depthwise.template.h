@@ -78,7 +78,7 @@ static gconv_status FN(dw_cb_run)(const dw_geom *g, const dw_split *p, int64_t b
     const int64_t per = (ntin + ntout + g->kvol * vl + 15) & ~(int64_t)15;
     const int64_t blocks = (g->groups * g->mult + vl - 1) / vl;
     const int64_t strip = dw_cb_strip(g);
-    const int64_t units = blocks * batch * (strip > 0 ? (g->out_w + strip - 1) / strip : 1);
+    const int64_t units = blocks * batch * (strip > 0 ? g->in_h * ((g->out_w + strip - 1) / strip) : 1);
     int nt = p->threads;
     if (nt > units)
         nt = (int)units;

@@ -1055,10 +1055,11 @@ ISA_FN void IFN(cb_prefetch)(const dw_geom *g, int64_t batch, const TYPE *x,
     }
 }
 
-/* ---- 1-D rows: channels along the vectors, strip by strip ---------------
+/* ---- rows: channels along the vectors, strip by strip ------------------
 
-   A 1-D row has no second row to reuse its loads in, so the row kernels
-   load one input vector per FMA.  Here each strip of dw_cb_strip output
+   1-D rows, and the rows of 2-D filters of one row (dw_is_rows), have no
+   second row to reuse their loads in, so the row kernels load one input
+   vector per FMA.  Here each strip of dw_cb_strip output
    positions gets a tile of the input columns it reads, DW_VL channels per
    tile position.  A block of DW_CB1_NB positions keeps its accumulators in
    registers; the taps go in passes of at most DW_CB1_KC, held in
@@ -1204,10 +1205,10 @@ static ISA_ATTR void IFN(cb1_strip_sn)(const dw_geom *g, const TYPE *tin, const 
     }
 }
 
-/* Asks for the columns of strip st of the rows of unit (blk, n) in the
+/* Asks for the columns of strip st of the rows of unit (blk, n, h) in the
    caches: input (read) and, unless streamed, output (written). */
 ISA_FN void IFN(cb1_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, int64_t blk,
-                              int64_t n, int64_t st, int64_t strip, int64_t tw)
+                              int64_t n, int64_t h, int64_t st, int64_t strip, int64_t tw)
 {
     const int64_t cout = g->groups * g->mult, per_line = 64 / (int64_t)sizeof(TYPE);
     int64_t i0 = st * strip * g->sw - g->pw, i1 = i0 + tw;
@@ -1219,8 +1220,9 @@ ISA_FN void IFN(cb1_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, in
     if (o1 > g->out_w)
         o1 = g->out_w;
     for (int64_t oc = blk * DW_VL; oc < cout && oc < (blk + 1) * DW_VL; oc++) {
-        const TYPE *src = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_w;
-        const TYPE *dst = y + (n * cout + oc) * g->out_w;
+        const TYPE *src = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane +
+                          h * g->in_w;
+        const TYPE *dst = y + (n * cout + oc) * g->out_plane + h * g->out_w;
         for (int64_t i = i0; i < i1; i += per_line)
             __builtin_prefetch(src + i, 0, 2);
         for (int64_t i = o0; i < o1; i += per_line)
@@ -1228,9 +1230,9 @@ ISA_FN void IFN(cb1_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, in
     }
 }
 
-/* Units [u0, u1) of a 1-D call: unit u is (channel block, batch item,
-   strip), the strip fastest.  buf: this thread's tile and packed filters
-   (dw_cb_sizes; the output tile is not used). */
+/* Units [u0, u1) of a call of rows (dw_is_rows): unit u is (channel
+   block, batch item, row, strip), the strip fastest.  buf: this thread's
+   tile and packed filters (dw_cb_sizes). */
 static ISA_ATTR void IFN(dw_cb1_task)(const dw_geom *g, int64_t batch, const TYPE *w,
                                       const TYPE *b, const TYPE *x, TYPE *y, TYPE *buf,
                                       int64_t u0, int64_t u1)
@@ -1239,7 +1241,8 @@ static ISA_ATTR void IFN(dw_cb1_task)(const dw_geom *g, int64_t batch, const TYP
     dw_cb_sizes(g, DW_VL, &th, &tw, &ntin, &ntout);
     TYPE *tin = buf, *wp = buf + ntin + ntout;
     const int64_t cout = g->groups * g->mult, strip = dw_cb_strip(g);
-    const int64_t strips = (g->out_w + strip - 1) / strip;
+    const int64_t strips = (g->out_w + strip - 1) / strip, rows = g->in_h;
+    const int64_t per_item = rows * strips, per_blk = batch * per_item;
     void (*run)(const dw_geom *, const TYPE *, const TYPE *, VT, TYPE *const *, int64_t,
                 int64_t, int) =
         g->sw == 1 && g->dw == 1 ? IFN(cb1_strip_s1) : IFN(cb1_strip_sn);
@@ -1250,7 +1253,8 @@ static ISA_ATTR void IFN(dw_cb1_task)(const dw_geom *g, int64_t batch, const TYP
     int64_t packed = -1;
     VT bv = V_SET1((TYPE)0);
     for (int64_t u = u0; u < u1; u++) {
-        const int64_t blk = u / (batch * strips), n = u / strips % batch, st = u % strips;
+        const int64_t blk = u / per_blk, n = u / per_item % batch;
+        const int64_t h = u / strips % rows, st = u % strips;
         const int64_t oc0 = blk * DW_VL;
         const int nvalid = (int)(cout - oc0 < DW_VL ? cout - oc0 : DW_VL);
         if (blk != packed) {
@@ -1271,13 +1275,14 @@ static ISA_ATTR void IFN(dw_cb1_task)(const dw_geom *g, int64_t batch, const TYP
         TYPE *dst[DW_VL];
         for (int l = 0; l < DW_VL; l++) {
             const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
-            src[l] = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_w;
-            dst[l] = y + (n * cout + oc) * g->out_w;
+            src[l] = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane +
+                     h * g->in_w;
+            dst[l] = y + (n * cout + oc) * g->out_plane + h * g->out_w;
         }
         IFN(cb1_tile_in)(g, src, tin, o0 * g->sw - g->pw, tw);
         if (pf && u + 1 < u1)
-            IFN(cb1_prefetch)(g, x, y, (u + 1) / (batch * strips), (u + 1) / strips % batch,
-                              (u + 1) % strips, strip, tw);
+            IFN(cb1_prefetch)(g, x, y, (u + 1) / per_blk, (u + 1) / per_item % batch,
+                              (u + 1) / strips % rows, (u + 1) % strips, strip, tw);
         run(g, tin, wp, bv, dst, o0, cnt, nvalid);
     }
 #  if DW_STREAMS
