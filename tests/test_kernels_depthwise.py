@@ -236,6 +236,26 @@ def test_channel_blocked_rows(isa, dtype):
         x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
         check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_blocked_bands(isa, dtype):
+    """2-D filters of 5 taps and more without a specialised row kernel
+    (rectangular, even, dilated, anisotropic strides) go channels along the
+    vectors, in bands of output rows when the plane's tile is too large:
+    first, middle and last bands with their height padding, a partial last
+    band, partial channel blocks, and planes that fit whole."""
+    rng = np.random.default_rng(13)
+    for (cin, mult, sp, k, s, pb, pa, d) in [
+            (32, 1, (56, 56), (7, 1), (1, 1), (3, 0), (3, 0), (1, 1)),
+            (37, 1, (45, 50), (5, 5), (1, 1), (4, 4), (4, 4), (2, 2)),
+            (40, 1, (57, 58), (4, 4), (2, 2), (1, 2), (2, 1), (1, 1)),
+            (33, 1, (50, 61), (3, 3), (1, 2), (1, 1), (1, 1), (1, 1)),
+            (20, 2, (41, 47), (5, 3), (2, 1), (6, 1), (5, 2), (2, 1)),
+            (48, 1, (14, 14), (7, 1), (1, 1), (3, 0), (3, 0), (1, 1)),
+            (36, 1, (90, 40), (9, 1), (3, 1), (8, 0), (1, 0), (1, 1))]:
+        x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
+        check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
+
 # ---- the general kernel ------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -23,9 +23,11 @@
  *   - a general kernel for every other depthwise shape (1-D, rectangular,
  *     even or large filters, other strides and dilations): one output row
  *     at a time, four vectors of it per pass, one tap at a time.
- *   - channels along the vectors for small 2-D planes and for 1-D rows
- *     (dw_cb_ok says which): a vector's worth of channels is transposed
- *     into a tile (1-D: a strip of the row at a time) with
+ *   - channels along the vectors for small 2-D planes, for 2-D filters
+ *     without a specialised kernel (in bands of output rows when the plane
+ *     is large) and for 1-D rows (dw_cb_ok says which): a vector's worth of
+ *     channels is transposed into a tile (1-D: a strip of the row at a
+ *     time) with
  *     zero padding, each FMA makes one output position of all of them, and
  *     the output tile is transposed back.  For 3x3, 5x5 and 7x7 filters at
  *     stride 1 each input vector of a tile row is loaded once and
@@ -253,6 +255,9 @@ static void dw_split_init(dw_split *p, const gconv_shape *s, int threads)
 /* Largest tile + output tile + packed filters of one thread, in bytes. */
 #define DW_CB_BYTES (160 << 10)
 
+/* Tile, output tile and filters of a band of rows of a larger plane. */
+#define DW_CB_BAND_BYTES (64 << 10)
+
 /* Output positions per strip of a 1-D row (a multiple of the 16 positions
    of a register block). */
 #define DW_CB1_STRIP 256
@@ -275,12 +280,40 @@ static int64_t dw_cb_strip(const dw_geom *g)
     return g->out_w < DW_CB1_STRIP ? (g->out_w + 15) / 16 * 16 : DW_CB1_STRIP;
 }
 
-/* The sizes of a thread's buffers for blocks of vl channels: tile th x tw
+/* The sizes of a thread's buffers for blocks of vl channels of elem bytes: tile th x tw
    positions (ntin elements), output tile ntout elements, then the packed
    filters (kvol * vl elements).  2-D: the whole plane; rows: one strip,
    and no output tile (the results go from registers to the rows).  Only
    for shapes dw_cb_ok accepts. */
-static void dw_cb_sizes(const dw_geom *g, int64_t vl, int64_t *th, int64_t *tw,
+/* Bytes of a band of b output rows (2-D): tile, output tile and filters. */
+static double dw_cb_band_bytes(const dw_geom *g, double b, int64_t vl, size_t elem)
+{
+    const double th = (b - 1) * (double)g->sh + (double)(g->kh - 1) * (double)g->dh + 1;
+    const double tw = (double)(g->out_w - 1) * (double)g->sw + (double)(g->kw - 1) * (double)g->dw + 1;
+    return (th * tw + b * (double)g->out_w + (double)g->kvol) * (double)vl * (double)elem;
+}
+
+/* Output rows per band of a 2-D call: the whole plane when its tiles fit
+   DW_CB_BYTES, else as many as fit DW_CB_BAND_BYTES (at least 1; 0: not
+   even one row fits DW_CB_BYTES). */
+static int64_t dw_cb_band(const dw_geom *g, int64_t vl, size_t elem)
+{
+    if (dw_cb_band_bytes(g, (double)g->out_h, vl, elem) <= (double)DW_CB_BYTES)
+        return g->out_h;
+    if (dw_cb_band_bytes(g, 1, vl, elem) > (double)DW_CB_BYTES)
+        return 0;
+    int64_t b = 1;
+    while (b < g->out_h && dw_cb_band_bytes(g, (double)(2 * b), vl, elem) <= (double)DW_CB_BAND_BYTES)
+        b *= 2;
+    return b < g->out_h ? b : g->out_h;
+}
+
+/* The sizes of a thread's buffers for blocks of vl channels of elem bytes: tile th x tw
+   positions (ntin elements), output tile ntout elements, then the packed
+   filters (kvol * vl elements).  2-D: a band of dw_cb_band output rows;
+   rows: one strip, and no output tile (the results go from registers to
+   the rows).  Only for shapes dw_cb_ok accepts. */
+static void dw_cb_sizes(const dw_geom *g, int64_t vl, size_t elem, int64_t *th, int64_t *tw,
                         int64_t *ntin, int64_t *ntout)
 {
     const int64_t strip = dw_cb_strip(g);
@@ -291,10 +324,11 @@ static void dw_cb_sizes(const dw_geom *g, int64_t vl, int64_t *th, int64_t *tw,
         *ntout = 0;
         return;
     }
-    *th = (g->out_h - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+    const int64_t band = dw_cb_band(g, vl, elem);
+    *th = (band - 1) * g->sh + (g->kh - 1) * g->dh + 1;
     *tw = (g->out_w - 1) * g->sw + (g->kw - 1) * g->dw + 1;
     *ntin = *th * *tw * vl;
-    *ntout = g->out_plane * vl;
+    *ntout = band * g->out_w * vl;
 }
 
 /* Whether channels along the vectors (vl lanes of elem bytes) beat the row
@@ -305,9 +339,13 @@ static void dw_cb_sizes(const dw_geom *g, int64_t vl, int64_t *th, int64_t *tw,
    and larger filters); for filters of 7x7 and more, and on AVX2 (double)
    5x5 and more.  (3-D stays on the row kernels.)  Alternated with
    PyTorch calls, which evict the caches, 5x5 on 14- and 28-wide rows was
-   faster on the row kernels with AVX-512.  1-D rows go in strips, for
-   filters of 5 taps and more: their row kernels load one input vector per
-   FMA (9 taps at batch 1: 78 -> 98 GFLOP/s, 31 taps: 83 -> 140). */
+   faster on the row kernels with AVX-512.  1-D rows (and 2-D filters of
+   one row) go in strips, for filters of 5 taps and more: their row kernels
+   load one input vector per FMA (9 taps at batch 1: 78 -> 98 GFLOP/s, 31
+   taps: 83 -> 140).  So do 2-D filters of 5 taps and more that have no
+   specialised row kernel, in bands of rows on large planes (7x1 on 56x56:
+   29 -> 40 GFLOP/s, 5x5 dilated 2: 46 -> 88, 4x4 stride 2: 18 -> 45; at
+   3 taps the transposes cost more than they save at batch 8). */
 static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
 {
     if (g->out_plane < 1)
@@ -316,20 +354,26 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
         /* rows: in strips, at least two blocks of channels, filters
            of 5 taps and more (13 when dilated: those strips load each tap's
            vectors anew) */
-        if (g->groups * g->mult < 2 * vl || g->kw < (g->dw == 1 ? 5 : 13))
-            return 0;
         const double tw = (double)(DW_CB1_STRIP - 1) * (double)g->sw +
                           (double)(g->kw - 1) * (double)g->dw + 1;
-        return (tw + (double)g->kw) * (double)vl * (double)elem <= (double)DW_CB_BYTES;
+        if (g->groups * g->mult >= 2 * vl && g->kw >= (g->dw == 1 ? 5 : 13) &&
+            (tw + (double)g->kw) * (double)vl * (double)elem <= (double)DW_CB_BYTES)
+            return 1;
+        if (g->in_h == 1)
+            return 0;   /* 1-D: the row kernels */
     }
     /* 2-D: one depth slice in and out, read without depth padding */
-    if (g->in_d != 1 || g->kd != 1 || g->out_d != 1 || g->pd != 0 || g->kh < 2 ||
-        g->in_h < 2 || (g->groups * g->mult + vl - 1) / vl < 4)
+    if (g->in_d != 1 || g->kd != 1 || g->out_d != 1 || g->pd != 0 || g->in_h < 2)
         return 0;
-    const double th = (double)(g->out_h - 1) * (double)g->sh + (double)(g->kh - 1) * (double)g->dh + 1;
-    const double tw = (double)(g->out_w - 1) * (double)g->sw + (double)(g->kw - 1) * (double)g->dw + 1;
-    const double bytes = (th * tw + (double)g->out_plane + (double)g->kvol) * (double)vl * (double)elem;
-    if (bytes > (double)DW_CB_BYTES)
+    const int64_t band = dw_cb_band(g, vl, elem);
+    if (band < 1)
+        return 0;
+    /* filters of 5 taps and more without a specialised row kernel (the
+       general kernel loads an input vector per FMA): in bands */
+    if (g->spec < 0 && g->kvol >= 5 && g->groups * g->mult >= 2 * vl)
+        return 1;
+    /* the others: small planes whose tiles fit whole */
+    if (band < g->out_h || g->kh < 2 || (g->groups * g->mult + vl - 1) / vl < 4)
         return 0;
     const int avx512 = vl * (int64_t)elem == 64, narrow = g->out_w <= 8;
     if (elem == sizeof(float))

@@ -73,12 +73,14 @@ static gconv_status FN(dw_cb_run)(const dw_geom *g, const dw_split *p, int64_t b
                                   const TYPE *bias, const TYPE *input, TYPE *output)
 {
     int64_t th, tw, ntin, ntout;
-    dw_cb_sizes(g, vl, &th, &tw, &ntin, &ntout);
+    dw_cb_sizes(g, vl, sizeof(TYPE), &th, &tw, &ntin, &ntout);
     /* per thread, rounded up to whole cache lines */
     const int64_t per = (ntin + ntout + g->kvol * vl + 15) & ~(int64_t)15;
     const int64_t blocks = (g->groups * g->mult + vl - 1) / vl;
     const int64_t strip = dw_cb_strip(g);
-    const int64_t units = blocks * batch * (strip > 0 ? g->in_h * ((g->out_w + strip - 1) / strip) : 1);
+    const int64_t bh = strip > 0 ? 0 : dw_cb_band(g, vl, sizeof(TYPE));
+    const int64_t units = blocks * batch * (strip > 0 ? g->in_h * ((g->out_w + strip - 1) / strip)
+                                                      : (g->out_h + bh - 1) / bh);
     int nt = p->threads;
     if (nt > units)
         nt = (int)units;

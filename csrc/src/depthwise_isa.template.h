@@ -853,15 +853,19 @@ ISA_FN void IFN(cb_load_rows)(VT *r, const TYPE *const *src, int64_t off, int64_
     }
 }
 
-/* The input tile: element (h, w) of the planes src[l] at tile position
-   (h + ph, w + pw) of a tile of th x tw positions (elements past it are
-   not read by any tap and are left out). */
+/* The input tile of a band: input row ih0 + t at tile row t, element w of
+   a row at tile column w + pw, for the rows of the band inside the planes
+   src[l] (columns past the tile are not read by any tap and are left
+   out). */
 ISA_FN void IFN(cb_tile_in)(const dw_geom *g, const TYPE *const *src, TYPE *tin,
-                            int64_t th, int64_t tw)
+                            int64_t th, int64_t tw, int64_t ih0)
 {
-    const int64_t n = g->in_h * g->in_w, in_w = g->in_w;
-    int64_t h = g->ph, w = g->pw;   /* tile position of element p0 */
-    for (int64_t p0 = 0; p0 < n; p0 += DW_VL) {
+    const int64_t in_w = g->in_w;
+    const int64_t r0 = ih0 > 0 ? ih0 : 0;
+    const int64_t r1 = ih0 + th < g->in_h ? ih0 + th : g->in_h;
+    const int64_t n = r1 * in_w;
+    int64_t h = r0 - ih0, w = g->pw;   /* tile position of element p0 */
+    for (int64_t p0 = r0 * in_w; p0 < n; p0 += DW_VL) {
         const int64_t cnt = n - p0 < DW_VL ? n - p0 : DW_VL;
         VT r[DW_VL];
         IFN(cb_load_rows)(r, src, p0, cnt);
@@ -869,7 +873,7 @@ ISA_FN void IFN(cb_tile_in)(const dw_geom *g, const TYPE *const *src, TYPE *tin,
         DW_UNROLL
         for (int k = 0; k < DW_VL; k++) {
             if (k < cnt) {
-                if (h < th && w < tw)
+                if (w < tw)
                     V_STORE(tin + (h * tw + w) * DW_VL, r[k]);
                 if (++w == in_w + g->pw) {
                     w = g->pw;
@@ -880,22 +884,28 @@ ISA_FN void IFN(cb_tile_in)(const dw_geom *g, const TYPE *const *src, TYPE *tin,
     }
 }
 
-/* Zeros in the positions of the tile that hold padding. */
+/* Zeros in the tile rows of a band (input rows ih0 ...) that lie in the
+   height padding. */
+ISA_FN void IFN(cb_tile_pad_rows)(const dw_geom *g, TYPE *tin, int64_t th, int64_t tw,
+                                  int64_t ih0)
+{
+    const VT z = V_SET1((TYPE)0);
+    for (int64_t t = 0; t < th; t++) {
+        if (ih0 + t >= 0 && ih0 + t < g->in_h)
+            continue;
+        for (int64_t c = 0; c < tw; c++)
+            V_STORE(tin + (t * tw + c) * DW_VL, z);
+    }
+}
+
+/* Zeros in the tile columns that hold width padding, in every row. */
 ISA_FN void IFN(cb_tile_border)(const dw_geom *g, TYPE *tin, int64_t th, int64_t tw)
 {
     const VT z = V_SET1((TYPE)0);
-    for (int64_t h = 0; h < th; h++) {
-        const int inside = h >= g->ph && h < g->ph + g->in_h;
-        for (int64_t w = 0; w < tw; w++) {
-            if (!inside && w == 0) {
-                for (int64_t c = 0; c < tw; c++)
-                    V_STORE(tin + (h * tw + c) * DW_VL, z);
-                break;
-            }
+    for (int64_t h = 0; h < th; h++)
+        for (int64_t w = 0; w < tw; w++)
             if (w < g->pw || w >= g->pw + g->in_w)
                 V_STORE(tin + (h * tw + w) * DW_VL, z);
-        }
-    }
 }
 
 /* The filters of the lanes (ws[l]: kvol taps each) as [taps][DW_VL]. */
@@ -987,13 +997,13 @@ ISA_FN void IFN(cb_block)(const dw_geom *g, const TYPE *tin, int64_t tw, const T
 }
 
 ISA_FN void IFN(cb_plane)(const dw_geom *g, const TYPE *tin, int64_t tw, const TYPE *wp,
-                          VT bv, TYPE *tout, const int S1, const int K)
+                          VT bv, TYPE *tout, int64_t nrows, const int S1, const int K)
 {
     const int64_t out_w = g->out_w;
     /* the row in blocks of nearly equal length, at most DW_CB_NB */
     const int64_t nblk = (out_w + DW_CB_NB - 1) / DW_CB_NB;
     const int64_t base = out_w / nblk, extra = out_w % nblk;
-    for (int64_t oh = 0; oh < g->out_h; oh++) {
+    for (int64_t oh = 0; oh < nrows; oh++) {
         int64_t ow0 = 0;
         for (int64_t bi = 0; bi < nblk; bi++) {
             const int64_t nb = base + (bi < extra);
@@ -1015,9 +1025,9 @@ ISA_FN void IFN(cb_plane)(const dw_geom *g, const TYPE *tin, int64_t tw, const T
 
 #  define DW_CB_PLANE(NAME, S1, K)                                                     \
     static ISA_ATTR void IFN(NAME)(const dw_geom *g, const TYPE *tin, int64_t tw,      \
-                                   const TYPE *wp, VT bv, TYPE *tout)                  \
+                                   const TYPE *wp, VT bv, TYPE *tout, int64_t nrows)   \
     {                                                                                  \
-        IFN(cb_plane)(g, tin, tw, wp, bv, tout, S1, K);                                \
+        IFN(cb_plane)(g, tin, tw, wp, bv, tout, nrows, S1, K);                         \
     }
 DW_CB_PLANE(cb_plane_k3, 1, 3)
 DW_CB_PLANE(cb_plane_k5, 1, 5)
@@ -1025,32 +1035,39 @@ DW_CB_PLANE(cb_plane_k7, 1, 7)
 #  undef DW_CB_PLANE
 
 static ISA_ATTR void IFN(cb_plane_s1)(const dw_geom *g, const TYPE *tin, int64_t tw,
-                                      const TYPE *wp, VT bv, TYPE *tout)
+                                      const TYPE *wp, VT bv, TYPE *tout, int64_t nrows)
 {
-    IFN(cb_plane)(g, tin, tw, wp, bv, tout, 1, 0);
+    IFN(cb_plane)(g, tin, tw, wp, bv, tout, nrows, 1, 0);
 }
 
 static ISA_ATTR void IFN(cb_plane_sn)(const dw_geom *g, const TYPE *tin, int64_t tw,
-                                      const TYPE *wp, VT bv, TYPE *tout)
+                                      const TYPE *wp, VT bv, TYPE *tout, int64_t nrows)
 {
-    IFN(cb_plane)(g, tin, tw, wp, bv, tout, 0, 0);
+    IFN(cb_plane)(g, tin, tw, wp, bv, tout, nrows, 0, 0);
 }
 
-/* Asks for the planes of unit u in the caches while this unit computes:
-   its DW_VL input planes (read) and output planes (written).  Reading DW_VL
-   planes side by side defeats the hardware prefetchers, so without this
-   every plane's first lines are memory latency. */
-ISA_FN void IFN(cb_prefetch)(const dw_geom *g, int64_t batch, const TYPE *x,
-                             const TYPE *y, int64_t u)
+/* Asks for the band of unit (blk, n, band) in the caches while this unit
+   computes: the input rows of its DW_VL planes (read) and their output rows
+   (written).  Reading DW_VL planes side by side defeats the hardware
+   prefetchers, so without this every plane's first lines are memory
+   latency. */
+ISA_FN void IFN(cb_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, int64_t blk,
+                             int64_t n, int64_t band, int64_t bh, int64_t th)
 {
-    const int64_t blk = u / batch, n = u % batch, cout = g->groups * g->mult;
+    const int64_t cout = g->groups * g->mult;
     const int64_t per_line = 64 / (int64_t)sizeof(TYPE);
+    const int64_t oh0 = band * bh, oh1 = oh0 + bh < g->out_h ? oh0 + bh : g->out_h;
+    int64_t ih0 = oh0 * g->sh - g->ph, ih1 = ih0 + th;
+    if (ih0 < 0)
+        ih0 = 0;
+    if (ih1 > g->in_h)
+        ih1 = g->in_h;
     for (int64_t oc = blk * DW_VL; oc < cout && oc < (blk + 1) * DW_VL; oc++) {
         const TYPE *src = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane;
         const TYPE *dst = y + (n * cout + oc) * g->out_plane;
-        for (int64_t i = 0; i < g->in_plane; i += per_line)
+        for (int64_t i = ih0 * g->in_w; i < ih1 * g->in_w; i += per_line)
             __builtin_prefetch(src + i, 0, 2);
-        for (int64_t i = 0; i < g->out_plane; i += per_line)
+        for (int64_t i = oh0 * g->out_w; i < oh1 * g->out_w; i += per_line)
             __builtin_prefetch(dst + i, 1, 2);
     }
 }
@@ -1238,7 +1255,7 @@ static ISA_ATTR void IFN(dw_cb1_task)(const dw_geom *g, int64_t batch, const TYP
                                       int64_t u0, int64_t u1)
 {
     int64_t th, tw, ntin, ntout;
-    dw_cb_sizes(g, DW_VL, &th, &tw, &ntin, &ntout);
+    dw_cb_sizes(g, DW_VL, sizeof(TYPE), &th, &tw, &ntin, &ntout);
     TYPE *tin = buf, *wp = buf + ntin + ntout;
     const int64_t cout = g->groups * g->mult, strip = dw_cb_strip(g);
     const int64_t strips = (g->out_w + strip - 1) / strip, rows = g->in_h;
@@ -1293,19 +1310,20 @@ static ISA_ATTR void IFN(dw_cb1_task)(const dw_geom *g, int64_t batch, const TYP
 #  undef DW_CB1_KC
 #  undef DW_CB1_NB
 
-/* Units [u0, u1) of a 2-D (or 1-D) call: unit u is (channel block u /
-   batch, batch item u % batch).  buf: this thread's tile, output tile and
-   packed filters (dw_cb_sizes). */
+/* Units [u0, u1) of a 2-D call: unit u is (channel block, batch item,
+   band of dw_cb_band output rows), the band fastest.  buf: this thread's
+   tile, output tile and packed filters (dw_cb_sizes). */
 static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE *w,
                                      const TYPE *b, const TYPE *x, TYPE *y, TYPE *buf,
                                      int64_t u0, int64_t u1)
 {
     int64_t th, tw, ntin, ntout;
-    dw_cb_sizes(g, DW_VL, &th, &tw, &ntin, &ntout);
+    dw_cb_sizes(g, DW_VL, sizeof(TYPE), &th, &tw, &ntin, &ntout);
     TYPE *tin = buf, *tout = buf + ntin, *wp = buf + ntin + ntout;
-    const int64_t cout = g->groups * g->mult;
+    const int64_t cout = g->groups * g->mult, bh = dw_cb_band(g, DW_VL, sizeof(TYPE));
+    const int64_t bands = (g->out_h + bh - 1) / bh, per_blk = batch * bands;
     IFN(cb_tile_border)(g, tin, th, tw);
-    void (*plane)(const dw_geom *, const TYPE *, int64_t, const TYPE *, VT, TYPE *) =
+    void (*plane)(const dw_geom *, const TYPE *, int64_t, const TYPE *, VT, TYPE *, int64_t) =
         g->sw == 1 ? IFN(cb_plane_s1) : IFN(cb_plane_sn);
     if (g->sw == 1 && g->dw == 1) {
         if (g->kw == 3)
@@ -1318,9 +1336,11 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
     int64_t packed = -1;
     VT bv = V_SET1((TYPE)0);
     for (int64_t u = u0; u < u1; u++) {
-        const int64_t blk = u / batch, n = u % batch;
+        const int64_t blk = u / per_blk, n = u / bands % batch, band = u % bands;
         const int64_t oc0 = blk * DW_VL;
         const int nvalid = (int)(cout - oc0 < DW_VL ? cout - oc0 : DW_VL);
+        const int64_t oh0 = band * bh, nrows = g->out_h - oh0 < bh ? g->out_h - oh0 : bh;
+        const int64_t ih0 = oh0 * g->sh - g->ph;
         const TYPE *src[DW_VL];
         TYPE *dst[DW_VL];
         if (blk != packed) {
@@ -1338,13 +1358,15 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
         for (int l = 0; l < DW_VL; l++) {
             const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
             src[l] = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane;
-            dst[l] = y + (n * cout + oc) * g->out_plane;
+            dst[l] = y + (n * cout + oc) * g->out_plane + oh0 * g->out_w;
         }
-        IFN(cb_tile_in)(g, src, tin, th, tw);
+        IFN(cb_tile_pad_rows)(g, tin, th, tw, ih0);
+        IFN(cb_tile_in)(g, src, tin, th, tw, ih0);
         if (u + 1 < u1)
-            IFN(cb_prefetch)(g, batch, x, y, u + 1);
-        plane(g, tin, tw, wp, bv, tout);
-        IFN(cb_tile_out)(tout, g->out_plane, dst, nvalid);
+            IFN(cb_prefetch)(g, x, y, (u + 1) / per_blk, (u + 1) / bands % batch,
+                             (u + 1) % bands, bh, th);
+        plane(g, tin, tw, wp, bv, tout, nrows);
+        IFN(cb_tile_out)(tout, nrows * g->out_w, dst, nvalid);
     }
 }
 #  undef DW_CB_NB
