@@ -280,6 +280,18 @@ def test_general_2d(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_tap_planes(isa, dtype):
+    """1x1 filters (a scale per channel, with multipliers), whose planes
+    are taken as one row; with a stride or padding they are not."""
+    rng = np.random.default_rng(14)
+    for (cin, mult, sp, s, pb, pa) in [(40, 1, (7, 9), 1, 0, 0), (3, 4, (33, 2), 1, 0, 0),
+                                       (24, 2, (1, 50), 1, 0, 0), (17, 1, (6, 6), 2, 0, 0),
+                                       (20, 1, (5, 7), 1, 1, 0)]:
+        x, w, b = make(rng, 2, cin, mult, sp, (1, 1), dtype)
+        check(x, w, b, s, pb, pa, 1, threads=(1, 2, 5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_1d(isa, dtype):
     rng = np.random.default_rng(4)
     for i, (k, s, d) in enumerate([(1, 1, 1), (3, 1, 1), (4, 1, 1), (5, 2, 1), (3, 3, 1),
@@ -304,6 +316,13 @@ def test_3d(isa, dtype):
         ((2, 7, 7), (1, 2, 2), (1, 1, 1), (0, 3, 3), (1, 3, 3)),
         ((1, 3, 3), (1, 1, 1), (1, 1, 1), (2, 1, 1), (2, 1, 1)),  # all-padding slices
         ((3, 1, 4), (2, 1, 3), (1, 1, 2), (1, 0, 1), (0, 0, 2)),
+        # temporal filters: the planes taken as one row, the depth taps of
+        # the general kernel summed in registers
+        ((3, 1, 1), (1, 1, 1), (1, 1, 1), (1, 0, 0), (1, 0, 0)),
+        ((5, 1, 1), (2, 1, 1), (2, 1, 1), (4, 0, 0), (3, 0, 0)),
+        ((3, 1, 1), (1, 2, 1), (1, 1, 1), (1, 0, 0), (1, 0, 0)),
+        ((2, 1, 1), (1, 1, 1), (1, 1, 1), (0, 1, 0), (1, 0, 1)),
+        ((4, 2, 3), (1, 1, 1), (3, 1, 1), (5, 1, 1), (4, 0, 1)),
     ]
     for i, (k, s, d, pb, pa) in enumerate(configs):
         for sp in [(1, 3, 4), (4, 5, 6), (5, 9, 20)]:

@@ -22,7 +22,9 @@
  *     like those of an undilated filter).
  *   - a general kernel for every other depthwise shape (1-D, rectangular,
  *     even or large filters, other strides and dilations): one output row
- *     at a time, four vectors of it per pass, one tap at a time.
+ *     at a time, four vectors of it per pass, one tap at a time, the taps
+ *     of every depth slice summed in registers.  Planes under a filter of
+ *     one tap in height and width at stride 1 are taken as one long row.
  *   - channels along the vectors for small 2-D planes, for 2-D filters
  *     without a specialised kernel (in bands of output rows when the plane
  *     is large) and for 1-D rows (dw_cb_ok says which): a vector's worth of
@@ -43,8 +45,8 @@
  * skipped by the general one.  Their only buffer is that zero row, static
  * unless the rows are very long; the channel-blocked path has a tile, an
  * output tile (1-D: none) and the packed filters per thread (at most
- * 160 KB).  3-D
- * filters add one depth slice at a time into the output.  Outputs far
+ * 160 KB).  With the specialised kernels, 3-D filters add one depth
+ * slice at a time into the output.  Outputs far
  * larger than the caches are written with streaming stores.
  *
  * Each output element is bias + the products of its taps, accumulated with
@@ -195,6 +197,15 @@ static void dw_geom_init(dw_geom *g, const gconv_shape *s)
     g->kvol = s->k_volume;
     g->spec = dw_spec_of(s);
     g->stream = 0;
+    /* a filter of one tap in height and width at stride 1 without padding
+       maps each input plane element to the same output element: the
+       planes are taken as one row (full vectors however narrow the rows) */
+    if (g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->out_h == g->in_h &&
+        g->out_w == g->in_w && g->in_h > 1) {
+        g->in_w = g->out_w = g->in_h * g->in_w;
+        g->in_h = g->out_h = 1;
+        g->spec = -1;
+    }
 }
 
 /* How the work of a call is cut into units for the threads: every
@@ -209,9 +220,9 @@ typedef struct dw_split {
     int64_t rblocks, rper;          /* row blocks of rper rows */
 } dw_split;
 
-static void dw_split_init(dw_split *p, const gconv_shape *s, int threads)
+static void dw_split_init(dw_split *p, const gconv_shape *s, const dw_geom *g, int threads)
 {
-    const int64_t rows = s->out[0] * s->out[1];
+    const int64_t rows = g->out_d * g->out_h;
     /* output elements times taps; saturates instead of overflowing */
     const double work = (double)s->output_elements * (double)s->k_volume;
     p->threads = threads < 1 ? 1 : threads;

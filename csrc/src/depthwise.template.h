@@ -11,8 +11,10 @@
 typedef struct DW_ARGS {
     const dw_geom *g;
     const TYPE *slice;          /* the input depth slice (the plane in 2-D) */
+    int64_t nsl, sstep;         /* general kernel: nsl slices, sstep apart */
     TYPE *y;                    /* output row oh0 */
-    const TYPE *w;              /* filter taps (kh, kw) of the slice */
+    const TYPE *w;              /* filter taps (kh, kw) of the slice (general
+                                   kernel: of each slice in turn) */
     TYPE bias;
     int first;                  /* start from the bias (else add to y) */
     int stream;                 /* store the output past the caches */
@@ -119,7 +121,7 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
     dw_geom g;
     dw_split p;
     dw_geom_init(&g, s);
-    dw_split_init(&p, s, threads);
+    dw_split_init(&p, s, &g, threads);
     /* arrays much larger than the caches: the output is stored with
        streaming stores (2-D only: 3-D reads its partial sums back) */
     g.stream = isa != GCONV_ISA_GENERIC && g.kd == 1 &&

@@ -751,12 +751,13 @@ ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t
             acc[c] = V_LOAD(y + c * DW_VL);
     }
 
+    for (int64_t sl = 0; sl < a->nsl; sl++)
     for (int64_t kh = 0; kh < kh_n; kh++) {
         const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
         if (ih < 0 || ih >= in_h)
             continue;
-        const TYPE *row = a->slice + ih * in_w;
-        const TYPE *wk = a->w + kh * kw_n;
+        const TYPE *row = a->slice + sl * a->sstep + ih * in_w;
+        const TYPE *wk = a->w + (sl * kh_n + kh) * kw_n;
         for (int64_t kw = 0; kw < kw_n; kw++) {
             const VT wv = V_SET1(wk[kw]);
             const int64_t col = c0 + kw * dw;
@@ -1401,6 +1402,8 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     const int64_t rows = g->out_d * g->out_h;
     a.g = g;
     a.stream = g->stream;
+    a.sstep = g->dd * in_hw;
+    a.nsl = 1;
 
     /* unit u is (plane, channel block mb, row block rb), rb fastest */
     int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
@@ -1434,12 +1437,23 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
             a.oh0 = oh;
             a.oh1 = oh1;
             int any = 0;
+            /* the filter slices that read inside the input: kd0 .. kd1 - 1
+               (the input slice grows with kd); the general kernel takes
+               them all at once, the specialised ones one at a time */
+            int64_t kd0 = 0, kd1 = 0;
             for (int64_t kd = 0; kd < g->kd; kd++) {
                 const int64_t id = od * g->sd - g->pd + kd * g->dd;
-                if (id < 0 || id >= g->in_d)
-                    continue;
+                if (id >= 0 && id < g->in_d) {
+                    if (kd1 == 0)
+                        kd0 = kd;
+                    kd1 = kd + 1;
+                }
+            }
+            for (int64_t kd = kd0; kd < kd1; kd++) {
+                const int64_t id = od * g->sd - g->pd + kd * g->dd;
                 a.slice = xplane + id * in_hw;
                 a.first = !any;
+                a.nsl = g->spec < 0 ? kd1 - kd0 : 1;
                 for (int64_t m = m0; m < m1; m++) {
                     const int64_t oc = grp * g->mult + m;
                     a.y = y + (n * cout + oc) * g->out_plane + (od * g->out_h + oh) * g->out_w;
@@ -1448,6 +1462,8 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
                     kern(&a);
                 }
                 any = 1;
+                if (g->spec < 0)
+                    break;
             }
             if (!any) {
                 /* every tap of these rows falls in the depth padding */
