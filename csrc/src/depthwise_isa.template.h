@@ -1073,6 +1073,37 @@ ISA_FN void IFN(cb_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, int
     }
 }
 
+/* The filters of the DW_VL output channels from oc0 packed into wp, and
+   their biases (the lanes past the nvalid channels repeat the last). */
+ISA_FN VT IFN(cb_pack_block)(const dw_geom *g, const TYPE *w, const TYPE *b, int64_t oc0,
+                             int nvalid, TYPE *wp)
+{
+    const TYPE *ws[DW_VL];
+    TYPE bl[DW_VL];
+    for (int l = 0; l < DW_VL; l++) {
+        const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
+        ws[l] = w + oc * g->kvol;
+        bl[l] = b != NULL ? b[oc] : (TYPE)0;
+    }
+    IFN(cb_pack_w)(ws, g->kvol, wp);
+    return V_LOAD(bl);
+}
+
+/* Where the lanes of a block read and write: element in_off of the input
+   plane and out_off of the output plane of each output channel from oc0
+   of batch item n (the spare lanes repeat the last channel). */
+ISA_FN void IFN(cb_lanes)(const dw_geom *g, const TYPE *x, TYPE *y, int64_t n, int64_t oc0,
+                          int nvalid, int64_t in_off, int64_t out_off, const TYPE **src,
+                          TYPE **dst)
+{
+    const int64_t cout = g->groups * g->mult;
+    for (int l = 0; l < DW_VL; l++) {
+        const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
+        src[l] = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane + in_off;
+        dst[l] = y + (n * cout + oc) * g->out_plane + out_off;
+    }
+}
+
 /* ---- rows: channels along the vectors, strip by strip ------------------
 
    1-D rows, and the rows of 2-D filters of one row (dw_is_rows), have no
@@ -1276,27 +1307,14 @@ static ISA_ATTR void IFN(dw_cb1_task)(const dw_geom *g, int64_t batch, const TYP
         const int64_t oc0 = blk * DW_VL;
         const int nvalid = (int)(cout - oc0 < DW_VL ? cout - oc0 : DW_VL);
         if (blk != packed) {
-            const TYPE *ws[DW_VL];
-            TYPE bl[DW_VL];
-            for (int l = 0; l < DW_VL; l++) {
-                const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
-                ws[l] = w + oc * g->kvol;
-                bl[l] = b != NULL ? b[oc] : (TYPE)0;
-            }
-            IFN(cb_pack_w)(ws, g->kvol, wp);
-            bv = V_LOAD(bl);
+            bv = IFN(cb_pack_block)(g, w, b, oc0, nvalid, wp);
             packed = blk;
         }
         const int64_t o0 = st * strip;
         const int64_t cnt = g->out_w - o0 < strip ? g->out_w - o0 : strip;
         const TYPE *src[DW_VL];
         TYPE *dst[DW_VL];
-        for (int l = 0; l < DW_VL; l++) {
-            const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
-            src[l] = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane +
-                     h * g->in_w;
-            dst[l] = y + (n * cout + oc) * g->out_plane + h * g->out_w;
-        }
+        IFN(cb_lanes)(g, x, y, n, oc0, nvalid, h * g->in_w, h * g->out_w, src, dst);
         IFN(cb1_tile_in)(g, src, tin, o0 * g->sw - g->pw, tw);
         if (pf && u + 1 < u1)
             IFN(cb1_prefetch)(g, x, y, (u + 1) / per_blk, (u + 1) / per_item % batch,
@@ -1345,22 +1363,10 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
         const TYPE *src[DW_VL];
         TYPE *dst[DW_VL];
         if (blk != packed) {
-            const TYPE *ws[DW_VL];
-            TYPE bl[DW_VL];
-            for (int l = 0; l < DW_VL; l++) {
-                const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
-                ws[l] = w + oc * g->kvol;
-                bl[l] = b != NULL ? b[oc] : (TYPE)0;
-            }
-            IFN(cb_pack_w)(ws, g->kvol, wp);
-            bv = V_LOAD(bl);
+            bv = IFN(cb_pack_block)(g, w, b, oc0, nvalid, wp);
             packed = blk;
         }
-        for (int l = 0; l < DW_VL; l++) {
-            const int64_t oc = oc0 + (l < nvalid ? l : nvalid - 1);
-            src[l] = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane;
-            dst[l] = y + (n * cout + oc) * g->out_plane + oh0 * g->out_w;
-        }
+        IFN(cb_lanes)(g, x, y, n, oc0, nvalid, 0, oh0 * g->out_w, src, dst);
         IFN(cb_tile_pad_rows)(g, tin, th, tw, ih0);
         IFN(cb_tile_in)(g, src, tin, th, tw, ih0);
         if (u + 1 < u1)
