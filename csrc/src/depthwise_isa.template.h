@@ -1408,7 +1408,6 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     const int64_t rows = g->out_d * g->out_h;
     a.g = g;
     a.stream = g->stream;
-    a.sstep = g->dd * in_hw;
     a.nsl = 1;
 
     /* unit u is (plane, channel block mb, row block rb), rb fastest */
@@ -1460,6 +1459,9 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
                 a.slice = xplane + id * in_hw;
                 a.first = !any;
                 a.nsl = g->spec < 0 ? kd1 - kd0 : 1;
+                /* slices inside the input, so the step fits (a dilation
+                   far past the input would overflow it) */
+                a.sstep = a.nsl > 1 ? g->dd * in_hw : 0;
                 for (int64_t m = m0; m < m1; m++) {
                     const int64_t oc = grp * g->mult + m;
                     a.y = y + (n * cout + oc) * g->out_plane + (od * g->out_h + oh) * g->out_w;
