@@ -68,8 +68,9 @@ static void FN(dw_pack)(const gconv_shape *s, gconv_isa_level isa,
 }
 
 #if DW_X86
-/* Small planes, channels along the vectors: units of one batch item and vl
-   output channels, each thread on its own tiles. */
+/* Channels along the vectors: units of vl output channels of one batch
+   item (2-D: one band of output rows; rows: one row and strip), each thread
+   on its own tiles. */
 static gconv_status FN(dw_cb_run)(const dw_geom *g, const dw_split *p, int64_t batch,
                                   gconv_isa_level isa, int64_t vl, const TYPE *weight,
                                   const TYPE *bias, const TYPE *input, TYPE *output)
