@@ -1051,7 +1051,7 @@ static ISA_ATTR void IFN(cb_plane_sn)(const dw_geom *g, const TYPE *tin, int64_t
    computes: the input rows of its DW_VL planes (read) and their output rows
    (written).  Reading DW_VL planes side by side defeats the hardware
    prefetchers, so without this every plane's first lines are memory
-   latency. */
+   latency (when dw_cb_prefetches says so). */
 ISA_FN void IFN(cb_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, int64_t blk,
                              int64_t n, int64_t band, int64_t bh, int64_t th)
 {
@@ -1342,6 +1342,9 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
     const int64_t cout = g->groups * g->mult, bh = dw_cb_band(g, DW_VL, sizeof(TYPE));
     const int64_t bands = (g->out_h + bh - 1) / bh, per_blk = batch * bands;
     IFN(cb_tile_border)(g, tin, th, tw);
+    /* one band: the same tile rows are padding in every unit */
+    if (bands == 1)
+        IFN(cb_tile_pad_rows)(g, tin, th, tw, -g->ph);
     void (*plane)(const dw_geom *, const TYPE *, int64_t, const TYPE *, VT, TYPE *, int64_t) =
         g->sw == 1 ? IFN(cb_plane_s1) : IFN(cb_plane_sn);
     if (g->sw == 1 && g->dw == 1) {
@@ -1352,10 +1355,11 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
         else if (g->kw == 7)
             plane = IFN(cb_plane_k7);
     }
+    const int pf = dw_cb_prefetches(g, batch, sizeof(TYPE));
     int64_t packed = -1;
     VT bv = V_SET1((TYPE)0);
+    int64_t blk = u0 / per_blk, n = u0 / bands % batch, band = u0 % bands;
     for (int64_t u = u0; u < u1; u++) {
-        const int64_t blk = u / per_blk, n = u / bands % batch, band = u % bands;
         const int64_t oc0 = blk * DW_VL;
         const int nvalid = (int)(cout - oc0 < DW_VL ? cout - oc0 : DW_VL);
         const int64_t oh0 = band * bh, nrows = g->out_h - oh0 < bh ? g->out_h - oh0 : bh;
@@ -1367,13 +1371,21 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
             packed = blk;
         }
         IFN(cb_lanes)(g, x, y, n, oc0, nvalid, 0, oh0 * g->out_w, src, dst);
-        IFN(cb_tile_pad_rows)(g, tin, th, tw, ih0);
+        if (bands > 1)
+            IFN(cb_tile_pad_rows)(g, tin, th, tw, ih0);
         IFN(cb_tile_in)(g, src, tin, th, tw, ih0);
-        if (u + 1 < u1)
+        if (pf && u + 1 < u1)
             IFN(cb_prefetch)(g, x, y, (u + 1) / per_blk, (u + 1) / bands % batch,
                              (u + 1) % bands, bh, th);
         plane(g, tin, tw, wp, bv, tout, nrows);
         IFN(cb_tile_out)(tout, nrows * g->out_w, dst, nvalid);
+        if (++band == bands) {
+            band = 0;
+            if (++n == batch) {
+                n = 0;
+                blk++;
+            }
+        }
     }
 }
 #  undef DW_CB_NB
