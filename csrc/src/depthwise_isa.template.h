@@ -839,6 +839,7 @@ static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_plane)(a, 3); }
 #if DW_ISA == DW_ISA_AVX512 || DW_ISA == DW_ISA_AVX2
 #  define DW_HAS_CB 1
 #  define DW_CB_NB 8    /* output positions per register block */
+#  define DW_CB_COPY 2  /* leftover positions moved without a transpose */
 
 /* Rows r[0..VL) <- the first cnt elements of src[l] (zeros after them). */
 ISA_FN void IFN(cb_load_rows)(VT *r, const TYPE *const *src, int64_t off, int64_t cnt)
@@ -868,6 +869,22 @@ ISA_FN void IFN(cb_tile_in)(const dw_geom *g, const TYPE *const *src, TYPE *tin,
     int64_t h = r0 - ih0, w = g->pw;   /* tile position of element p0 */
     for (int64_t p0 = r0 * in_w; p0 < n; p0 += DW_VL) {
         const int64_t cnt = n - p0 < DW_VL ? n - p0 : DW_VL;
+        if (cnt <= DW_CB_COPY) {
+            /* a last position or two (7x7 planes: 49 = 3 * 16 + 1):
+               copied element by element, cheaper than a transpose */
+            for (int64_t k = 0; k < cnt; k++) {
+                if (w < tw) {
+                    TYPE *t = tin + (h * tw + w) * DW_VL;
+                    for (int l = 0; l < DW_VL; l++)
+                        t[l] = src[l][p0 + k];
+                }
+                if (++w == in_w + g->pw) {
+                    w = g->pw;
+                    h++;
+                }
+            }
+            continue;
+        }
         VT r[DW_VL];
         IFN(cb_load_rows)(r, src, p0, cnt);
         IFN(v_transpose)(r);
@@ -929,6 +946,12 @@ ISA_FN void IFN(cb_tile_out)(const TYPE *tout, int64_t n, TYPE *const *dst, int 
 {
     for (int64_t p0 = 0; p0 < n; p0 += DW_VL) {
         const int64_t cnt = n - p0 < DW_VL ? n - p0 : DW_VL;
+        if (cnt <= DW_CB_COPY) {
+            for (int l = 0; l < nvalid; l++)
+                for (int64_t k = 0; k < cnt; k++)
+                    dst[l][p0 + k] = tout[(p0 + k) * DW_VL + l];
+            continue;
+        }
         VT r[DW_VL];
         DW_UNROLL
         for (int k = 0; k < DW_VL; k++)
@@ -1389,6 +1412,7 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
     }
 }
 #  undef DW_CB_NB
+#  undef DW_CB_COPY
 #else
 #  define DW_HAS_CB 0
 #endif
