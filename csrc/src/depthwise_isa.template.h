@@ -840,6 +840,7 @@ static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_plane)(a, 3); }
 #  define DW_HAS_CB 1
 #  define DW_CB_NB 8    /* output positions per register block */
 #  define DW_CB_COPY 2  /* leftover positions moved without a transpose */
+#  define DW_CB_KMAX 12 /* taps of a row held in registers (cb_slide) */
 
 /* Rows r[0..VL) <- the first cnt elements of src[l] (zeros after them). */
 ISA_FN void IFN(cb_load_rows)(VT *r, const TYPE *const *src, int64_t off, int64_t cnt)
@@ -969,6 +970,29 @@ ISA_FN void IFN(cb_tile_out)(const TYPE *tout, int64_t n, TYPE *const *dst, int 
     }
 }
 
+/* One row of K taps (wp: packed) over NB consecutive output positions at
+   stride 1 without dilation, added into acc[0..NB): tile vector j (from
+   tin, the first tap's input of the first position) is loaded once and
+   multiplied by tap kw (kept in registers) into position j - kw, the taps
+   of each position in ascending order. */
+ISA_FN void IFN(cb_slide)(const TYPE *tin, const TYPE *wp, VT *acc, const int NB, const int K)
+{
+    VT wk[DW_CB_KMAX];
+    DW_UNROLL
+    for (int kw = 0; kw < K; kw++)
+        wk[kw] = V_LOAD(wp + kw * DW_VL);
+    DW_UNROLL
+    for (int j = 0; j < NB + K - 1; j++) {
+        const VT v = V_LOAD(tin + j * DW_VL);
+        DW_UNROLL
+        for (int kw = K - 1; kw >= 0; kw--) {
+            const int b = j - kw;
+            if (b >= 0 && b < NB)
+                acc[b] = V_FMA(wk[kw], v, acc[b]);
+        }
+    }
+}
+
 /* NB output positions (oh, ow0 ...) of every lane: bias, then the taps in
    (kh, kw) order, one FMA chain per position.  S1: width stride 1.  K > 0:
    also no dilation in width and K taps per row, known here: each input
@@ -988,22 +1012,8 @@ ISA_FN void IFN(cb_block)(const dw_geom *g, const TYPE *tin, int64_t tw, const T
     const TYPE *row = tin + (oh * g->sh * tw + ow0 * sw) * DW_VL;
     for (int64_t kh = 0; kh < kh_n; kh++, row += rstep) {
         if (K > 0) {
-            VT wk[DW_KMAX];
-            DW_UNROLL
-            for (int kw = 0; kw < K; kw++)
-                wk[kw] = V_LOAD(wp + kw * DW_VL);
+            IFN(cb_slide)(row, wp, acc, NB, K);
             wp += K * DW_VL;
-            /* kw ascending for each position, as below */
-            DW_UNROLL
-            for (int j = 0; j < NB + K - 1; j++) {
-                const VT v = V_LOAD(row + j * DW_VL);
-                DW_UNROLL
-                for (int kw = K - 1; kw >= 0; kw--) {
-                    const int b = j - kw;
-                    if (b >= 0 && b < NB)
-                        acc[b] = V_FMA(wk[kw], v, acc[b]);
-                }
-            }
             continue;
         }
         const TYPE *q = row;
@@ -1070,30 +1080,41 @@ static ISA_ATTR void IFN(cb_plane_sn)(const dw_geom *g, const TYPE *tin, int64_t
     IFN(cb_plane)(g, tin, tw, wp, bv, tout, nrows, 0, 0);
 }
 
-/* Asks for the band of unit (blk, n, band) in the caches while this unit
-   computes: the input rows of its DW_VL planes (read) and their output rows
-   (written).  Reading DW_VL planes side by side defeats the hardware
-   prefetchers, so without this every plane's first lines are memory
-   latency (when dw_cb_prefetches says so). */
-ISA_FN void IFN(cb_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, int64_t blk,
-                             int64_t n, int64_t band, int64_t bh, int64_t th)
+/* Asks for elements [i0, i1) of the input planes and [o0, o1) of the
+   output planes of the DW_VL output channels from oc0 of batch item n in
+   the caches (the input read, the output written).  The channel-blocked
+   tasks ask for their next unit's while computing this one: reading DW_VL
+   planes side by side defeats the hardware prefetchers, so without this
+   every plane's first lines are memory latency (when dw_cb_prefetches, or
+   for rows the streaming stores, say so; otherwise the prefetches cost more
+   than the misses they save). */
+ISA_FN void IFN(cb_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, int64_t n,
+                             int64_t oc0, int64_t i0, int64_t i1, int64_t o0, int64_t o1)
 {
-    const int64_t cout = g->groups * g->mult;
-    const int64_t per_line = 64 / (int64_t)sizeof(TYPE);
+    const int64_t cout = g->groups * g->mult, per_line = 64 / (int64_t)sizeof(TYPE);
+    for (int64_t oc = oc0; oc < cout && oc < oc0 + DW_VL; oc++) {
+        const TYPE *src = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane;
+        const TYPE *dst = y + (n * cout + oc) * g->out_plane;
+        for (int64_t i = i0; i < i1; i += per_line)
+            __builtin_prefetch(src + i, 0, 2);
+        for (int64_t i = o0; i < o1; i += per_line)
+            __builtin_prefetch(dst + i, 1, 2);
+    }
+}
+
+/* cb_prefetch for the band of unit (blk, n, band): its input rows (th tile
+   rows from the band's first, inside the planes) and output rows. */
+ISA_FN void IFN(cb_prefetch_band)(const dw_geom *g, const TYPE *x, const TYPE *y, int64_t blk,
+                                  int64_t n, int64_t band, int64_t bh, int64_t th)
+{
     const int64_t oh0 = band * bh, oh1 = oh0 + bh < g->out_h ? oh0 + bh : g->out_h;
     int64_t ih0 = oh0 * g->sh - g->ph, ih1 = ih0 + th;
     if (ih0 < 0)
         ih0 = 0;
     if (ih1 > g->in_h)
         ih1 = g->in_h;
-    for (int64_t oc = blk * DW_VL; oc < cout && oc < (blk + 1) * DW_VL; oc++) {
-        const TYPE *src = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane;
-        const TYPE *dst = y + (n * cout + oc) * g->out_plane;
-        for (int64_t i = ih0 * g->in_w; i < ih1 * g->in_w; i += per_line)
-            __builtin_prefetch(src + i, 0, 2);
-        for (int64_t i = oh0 * g->out_w; i < oh1 * g->out_w; i += per_line)
-            __builtin_prefetch(dst + i, 1, 2);
-    }
+    IFN(cb_prefetch)(g, x, y, n, blk * DW_VL, ih0 * g->in_w, ih1 * g->in_w, oh0 * g->out_w,
+                     oh1 * g->out_w);
 }
 
 /* The filters of the DW_VL output channels from oc0 packed into wp, and
@@ -1142,6 +1163,9 @@ ISA_FN void IFN(cb_lanes)(const dw_geom *g, const TYPE *x, TYPE *y, int64_t n, i
    positions are stored. */
 #  define DW_CB1_KC (DW_REGS == 32 ? 12 : 6)          /* taps per pass */
 #  define DW_CB1_NB (DW_VL >= 8 ? DW_VL : 2 * DW_VL)   /* positions per block */
+#  if DW_CB1_KC > DW_CB_KMAX
+#    error "a pass holds more taps than cb_slide has registers for"
+#  endif
 
 /* The tile: tile position i holds input column c0 + i of the rows src[l],
    zeros outside the row, for i < tw. */
@@ -1165,28 +1189,6 @@ ISA_FN void IFN(cb1_tile_in)(const dw_geom *g, const TYPE *const *src, TYPE *tin
     }
     for (i = end > i ? end : i; i < tw; i++)
         V_STORE(tin + i * DW_VL, z);
-}
-
-/* One pass of KC taps at stride 1 without dilation (wp: the first of them,
-   packed; tin: the tile at the pass's first tap of the block's first
-   position): tile vector j feeds position j - kc with tap kc. */
-ISA_FN void IFN(cb1_pass)(const TYPE *tin, const TYPE *wp, VT *acc, const int KC)
-{
-    VT wk[DW_CB1_KC];
-    DW_UNROLL
-    for (int kc = 0; kc < KC; kc++)
-        wk[kc] = V_LOAD(wp + kc * DW_VL);
-    DW_UNROLL
-    for (int j = 0; j < DW_CB1_NB + KC - 1; j++) {
-        const VT v = V_LOAD(tin + j * DW_VL);
-        /* tap order ascending for each position */
-        DW_UNROLL
-        for (int kc = KC - 1; kc >= 0; kc--) {
-            const int b = j - kc;
-            if (b >= 0 && b < DW_CB1_NB)
-                acc[b] = V_FMA(wk[kc], v, acc[b]);
-        }
-    }
 }
 
 /* The block's positions [o, o + cnt) of the rows dst[l], l < nvalid, from
@@ -1237,7 +1239,7 @@ static ISA_ATTR void IFN(cb1_strip_s1)(const dw_geom *g, const TYPE *tin, const 
             switch (kc) {
 #  define DW_CB1_CASE(N)                                                            \
             case N:                                                                 \
-                IFN(cb1_pass)(ti, wi, acc, N);                                      \
+                IFN(cb_slide)(ti, wi, acc, DW_CB1_NB, N);                           \
                 break;
             DW_CB1_CASE(1) DW_CB1_CASE(2) DW_CB1_CASE(3) DW_CB1_CASE(4)
             DW_CB1_CASE(5) DW_CB1_CASE(6)
@@ -1277,12 +1279,11 @@ static ISA_ATTR void IFN(cb1_strip_sn)(const dw_geom *g, const TYPE *tin, const 
     }
 }
 
-/* Asks for the columns of strip st of the rows of unit (blk, n, h) in the
-   caches: input (read) and, unless streamed, output (written). */
+/* cb_prefetch for strip st of the rows of unit (blk, n, h): the input
+   columns its tile reads and, unless streamed, its output columns. */
 ISA_FN void IFN(cb1_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, int64_t blk,
                               int64_t n, int64_t h, int64_t st, int64_t strip, int64_t tw)
 {
-    const int64_t cout = g->groups * g->mult, per_line = 64 / (int64_t)sizeof(TYPE);
     int64_t i0 = st * strip * g->sw - g->pw, i1 = i0 + tw;
     int64_t o0 = st * strip, o1 = g->stream ? o0 : o0 + strip;
     if (i0 < 0)
@@ -1291,15 +1292,8 @@ ISA_FN void IFN(cb1_prefetch)(const dw_geom *g, const TYPE *x, const TYPE *y, in
         i1 = g->in_w;
     if (o1 > g->out_w)
         o1 = g->out_w;
-    for (int64_t oc = blk * DW_VL; oc < cout && oc < (blk + 1) * DW_VL; oc++) {
-        const TYPE *src = x + (n * g->groups + (g->mult == 1 ? oc : oc / g->mult)) * g->in_plane +
-                          h * g->in_w;
-        const TYPE *dst = y + (n * cout + oc) * g->out_plane + h * g->out_w;
-        for (int64_t i = i0; i < i1; i += per_line)
-            __builtin_prefetch(src + i, 0, 2);
-        for (int64_t i = o0; i < o1; i += per_line)
-            __builtin_prefetch(dst + i, 1, 2);
-    }
+    IFN(cb_prefetch)(g, x, y, n, blk * DW_VL, h * g->in_w + i0, h * g->in_w + i1,
+                     h * g->out_w + o0, h * g->out_w + o1);
 }
 
 /* Units [u0, u1) of a call of rows (dw_is_rows): unit u is (channel
@@ -1398,8 +1392,8 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
             IFN(cb_tile_pad_rows)(g, tin, th, tw, ih0);
         IFN(cb_tile_in)(g, src, tin, th, tw, ih0);
         if (pf && u + 1 < u1)
-            IFN(cb_prefetch)(g, x, y, (u + 1) / per_blk, (u + 1) / bands % batch,
-                             (u + 1) % bands, bh, th);
+            IFN(cb_prefetch_band)(g, x, y, (u + 1) / per_blk, (u + 1) / bands % batch,
+                                  (u + 1) % bands, bh, th);
         plane(g, tin, tw, wp, bv, tout, nrows);
         IFN(cb_tile_out)(tout, nrows * g->out_w, dst, nvalid);
         if (++band == bands) {
@@ -1413,6 +1407,7 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
 }
 #  undef DW_CB_NB
 #  undef DW_CB_COPY
+#  undef DW_CB_KMAX
 #else
 #  define DW_HAS_CB 0
 #endif
