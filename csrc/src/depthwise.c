@@ -291,11 +291,6 @@ static int64_t dw_cb_strip(const dw_geom *g)
     return g->out_w < DW_CB1_STRIP ? (g->out_w + 15) / 16 * 16 : DW_CB1_STRIP;
 }
 
-/* The sizes of a thread's buffers for blocks of vl channels of elem bytes: tile th x tw
-   positions (ntin elements), output tile ntout elements, then the packed
-   filters (kvol * vl elements).  2-D: the whole plane; rows: one strip,
-   and no output tile (the results go from registers to the rows).  Only
-   for shapes dw_cb_ok accepts. */
 /* Bytes of a band of b output rows (2-D): tile, output tile and filters. */
 static double dw_cb_band_bytes(const dw_geom *g, double b, int64_t vl, size_t elem)
 {
