@@ -497,13 +497,20 @@ GK_INLINE GTARGET void FN(copy_row_eo)(TYPE *even, TYPE *odd, const TYPE *src,
             a = 0;
         if (b > 2 * VL)
             b = 2 * VL;
+        if (a >= b) {
+            /* no element of these vectors is read (a far past them would
+               also make a mask shift wider than the mask) */
+            V_STORE(even + j0, V_SET1((TYPE)0));
+            V_STORE(odd + j0, V_SET1((TYPE)0));
+            continue;
+        }
         VT x0, x1;
         if (a == 0 && b == 2 * VL) {
             x0 = V_LOAD(GK_AT(const TYPE, src, 2 * j0));
             x1 = V_LOAD(GK_AT(const TYPE, src, 2 * j0 + VL));
         } else {
             x0 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0), (int)(a < VL ? a : VL),
-                         (int)(b < VL ? (b > 0 ? b : 0) : VL));
+                         (int)(b < VL ? b : VL));
             x1 = V_LOADZ(GK_AT(const TYPE, src, 2 * j0 + VL), (int)(a > VL ? a - VL : 0),
                          (int)(b > VL ? b - VL : 0));
         }
