@@ -276,6 +276,13 @@ def _nonfinite_cases():
         ("inf bias", 2, 2, 2, 1, 5, 3, 1, 1, 1, {"b": [((1,), inf)]}),
         ("inf weight, no padding", 2, 2, 2, 1, 6, 3, 1, 0, 1,
          {"w": [((0, 1, 1, 1), inf)]}),
+        # 16 and 32 output channels per group: the AVX-512 float32 kernel with
+        # the channels along the vectors, which leaves out the taps over
+        # padding rows and depth slices when every weight is finite
+        ("inf weight over padding rows, 32 channels per group", 2, 64, 64, 2, 7, 3, 1, 1, 1,
+         {"w": [((40, 5, 0, 1), inf)]}),
+        ("nan weight over depth padding, 16 channels per group", 3, 32, 32, 2, 6, 3, 1, 1, 1,
+         {"w": [((3, 7, 2, 1, 1), nan)]}),
     ]
 
 

@@ -107,6 +107,29 @@ typedef struct gk_seg {
 
 enum { GK_INPLACE = 0, GK_PHASE = 1, GK_COLS = 2 };  /* see grouped.template.h */
 
+/* A tap of the kernels with the channels along the vectors: its input at
+   x + off, its weights at w + wo. */
+typedef struct gk_tap {
+    int64_t off, wo;
+} gk_tap;
+
+#define GK_TCLS 8             /* tap ranges per dimension in a gk_tapset */
+#define GK_TAPS_MAX 65536     /* entries of the lists of a gk_tapset */
+
+/* Phase mode with the channels along the vectors: the taps of each output
+   pixel in k order, without those over padding depth slices and padding
+   rows (there a finite weight adds w * 0 = 0; see gk_tapset_fill).  The
+   outputs with the same range of valid kd (kh) form a class; the list of
+   depth class d and row class h has cnt[d * nhc + h] taps at
+   tap + (d * nhc + h) * K.  ndc == 0: no classes, every pixel takes the
+   list of all K taps, which follows the class lists. */
+typedef struct gk_tapset {
+    int ndc, nhc;
+    int64_t drng[GK_TCLS][2], hrng[GK_TCLS][2];   /* [kd_lo, kd_hi) of class d */
+    int64_t cnt[GK_TCLS * GK_TCLS];
+    gk_tap *tap;
+} gk_tapset;
+
 #define GK_MAXPH 16         /* stride phases per dimension in phase mode */
 #define GK_KC 256           /* taps per column tile */
 #define GK_PHASE_BUF 65536  /* elements: phase buffer per thread, soft cap */
@@ -154,6 +177,89 @@ static void gk_valid(int64_t base, int64_t step, int64_t limit, int64_t n,
         a = b;
     *lo = a;
     *hi = b;
+}
+
+/* The distinct ranges [lo, hi) of the taps k < kn that outputs o < n read
+   inside the input (o * stride - pad + k * dil in [0, in)), into rng;
+   0 when there are more than GK_TCLS. */
+static int gk_tap_ranges(int64_t n, int64_t stride, int64_t pad, int64_t dil, int64_t in,
+                         int64_t kn, int64_t rng[GK_TCLS][2])
+{
+    int count = 0;
+    for (int64_t o = 0; o < n; o++) {
+        int64_t lo, hi;
+        gk_valid(o * stride - pad, dil, in, kn, &lo, &hi);
+        int i = 0;
+        while (i < count && (rng[i][0] != lo || rng[i][1] != hi))
+            i++;
+        if (i == count) {
+            if (count == GK_TCLS)
+                return 0;
+            rng[count][0] = lo;
+            rng[count][1] = hi;
+            count++;
+        }
+    }
+    return count;
+}
+
+#if GK_X86   /* (the kernels with the channels along the vectors are AVX-512 only) */
+/* The class of output o in dimension dim (0 depth, 1 rows) of ts. */
+static int gk_tap_class(const gk_tapset *ts, const gconv_shape *s, int dim, int64_t o)
+{
+    int64_t lo, hi;
+    gk_valid(o * s->stride[dim] - s->pad[dim], s->dil[dim], s->in[dim], s->k[dim], &lo, &hi);
+    const int64_t(*rng)[2] = dim == 0 ? ts->drng : ts->hrng;
+    const int count = dim == 0 ? ts->ndc : ts->nhc;
+    int i = 0;
+    while (i < count - 1 && (rng[i][0] != lo || rng[i][1] != hi))
+        i++;
+    return i;
+}
+#endif
+
+/* Classes and sizes of a tap set: ndc = 0 when the pixels have no padding
+   to leave out or the lists would be too long.  Returns the entries
+   needed, all lists together. */
+static int64_t gk_tapset_plan(const gconv_shape *s, int64_t K, gk_tapset *ts)
+{
+    memset(ts, 0, sizeof *ts);
+    ts->ndc = gk_tap_ranges(s->out[0], s->stride[0], s->pad[0], s->dil[0], s->in[0], s->k[0],
+                            ts->drng);
+    ts->nhc = gk_tap_ranges(s->out[1], s->stride[1], s->pad[1], s->dil[1], s->in[1], s->k[1],
+                            ts->hrng);
+    if (ts->ndc == 0 || ts->nhc == 0 || (ts->ndc == 1 && ts->nhc == 1) ||
+        (int64_t)ts->ndc * ts->nhc * K > GK_TAPS_MAX)
+        ts->ndc = ts->nhc = 0;
+    return ((int64_t)ts->ndc * ts->nhc + 1) * K;
+}
+
+/* Fills the lists of ts (ts->tap holding gk_tapset_plan's entries) from the
+   tap offsets off[k], k = ((c * KD + kd) * KH + kh) * KW + kw; weights of
+   tap k at k * ldw. */
+static void gk_tapset_fill(const gconv_shape *s, int64_t K, const int64_t *off, int64_t ldw,
+                           gk_tapset *ts)
+{
+    const int64_t KD = s->k[0], KH = s->k[1], KW = s->k[2];
+    gk_tap *full = ts->tap + (int64_t)ts->ndc * ts->nhc * K;
+    for (int64_t k = 0; k < K; k++) {
+        full[k].off = off[k];
+        full[k].wo = k * ldw;
+    }
+    for (int d = 0; d < ts->ndc; d++) {
+        for (int h = 0; h < ts->nhc; h++) {
+            gk_tap *t = ts->tap + ((int64_t)d * ts->nhc + h) * K;
+            const gk_tap *f = full;
+            for (int64_t c = 0; c < K / (KD * KH * KW); c++)
+                for (int64_t kd = 0; kd < KD; kd++)
+                    for (int64_t kh = 0; kh < KH; kh++, f += KW)
+                        if (kd >= ts->drng[d][0] && kd < ts->drng[d][1] &&
+                            kh >= ts->hrng[h][0] && kh < ts->hrng[h][1])
+                            for (int64_t kw = 0; kw < KW; kw++)
+                                *t++ = f[kw];
+            ts->cnt[d * ts->nhc + h] = t - (ts->tap + ((int64_t)d * ts->nhc + h) * K);
+        }
+    }
 }
 
 /* Threads for a call of this many multiply-adds: one for small problems. */

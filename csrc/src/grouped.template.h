@@ -126,17 +126,17 @@ static int FN(nvmax)(int mo)
 
 typedef struct FN(oargs) {
     int64_t K;                  /* taps */
-    const TYPE *w;              /* tap k, channel o: w[k * ldw + o] */
-    int64_t ldw;
-    const TYPE *x;              /* pixel p of tap k: x[off[k] + p] */
-    const int64_t *off;
+    const gk_tap *tap;          /* tap k, channel o: w[tap[k].wo + o]; pixel p: */
+    const TYPE *w;              /* x[tap[k].off + p] */
+    const TYPE *x;
     const TYPE *bias;           /* bias of channel o (NULL: none) */
     TYPE *out;                  /* channel o, pixel p: out[o * ldo + p] */
     int64_t ldo;
 } FN(oargs);
 
-/* acc[p][v] = bias, += w[k][v] * x_k[p] for k in order (the same sums as
-   kbody), then each vector's VL x P block transposed into the output. */
+/* acc[p][v] = bias, += w[k][v] * x_k[p] for the listed taps k in order (the
+   same sums as kbody, less the taps over padding), then each vector's
+   VL x P block transposed into the output. */
 GK_INLINE GTARGET void FN(obody)(const FN(oargs) *a, const int MV, const int P)
 {
     VT acc[GK_OPMAX][GK_OMVMAX];
@@ -148,14 +148,14 @@ GK_INLINE GTARGET void FN(obody)(const FN(oargs) *a, const int MV, const int P)
             acc[q][v] = b;
     }
     const TYPE *w = a->w, *x = a->x;
-    const int64_t *off = a->off;
-    const int64_t K = a->K, ldw = a->ldw;
-    for (int64_t k = 0; k < K; k++, w += ldw) {
-        const TYPE *xk = x + off[k];
+    const gk_tap *tap = a->tap;
+    const int64_t K = a->K;
+    for (int64_t k = 0; k < K; k++) {
+        const TYPE *xk = x + tap[k].off, *wk = w + tap[k].wo;
         VT wv[GK_OMVMAX];
         GK_UNROLL
         for (int v = 0; v < MV; v++)
-            wv[v] = V_LOAD(w + v * VL);
+            wv[v] = V_LOAD(wk + v * VL);
         GK_UNROLL
         for (int q = 0; q < P; q++) {
             VT xb = V_SET1(xk[q]);
@@ -206,13 +206,17 @@ static int FN(opmax)(int mv)
     return pm;
 }
 
-/* The weights of group g with the channels contiguous: wt[k][o]. */
-static GTARGET void FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt,
-                                          int64_t g)
+/* The weights of group g with the channels contiguous: wt[k][o].  Returns
+   non-zero when one of them is infinite or NaN (w * 0 is then NaN, not 0,
+   and the taps over padding must be computed). */
+static GTARGET int FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt,
+                                         int64_t g)
 {
     const int64_t K = s->cin_g * s->k_volume, coutg = s->cout_g;
     const TYPE *wg = w + g * coutg * K;
     TYPE *tg = wt + g * coutg * K;
+    /* sums of w * 0 (four chains): NaN once a weight is not finite */
+    VT nf[4] = {V_SET1((TYPE)0), V_SET1((TYPE)0), V_SET1((TYPE)0), V_SET1((TYPE)0)};
     for (int64_t o0 = 0; o0 < coutg; o0 += VL) {
         for (int64_t k0 = 0; k0 < K; k0 += VL) {
             const int kn = (int)(K - k0 < VL ? K - k0 : VL);
@@ -222,11 +226,19 @@ static GTARGET void FN(transpose_weights)(const gconv_shape *s, const TYPE *w, T
                 r[i] = V_LOADZ(wg + (o0 + i) * K + k0, 0, kn);
             V_TRANSPOSE(r, c);
             GK_UNROLL
-            for (int i = 0; i < VL; i++)
+            for (int i = 0; i < VL; i++) {
+                nf[i % 4] = V_FMA(c[i], V_SET1((TYPE)0), nf[i % 4]);
                 if (i < kn)
                     V_STORE(tg + (k0 + i) * coutg + o0, c[i]);
+            }
         }
     }
+    TYPE lanes[VL];
+    V_STORE(lanes, V_FMA(nf[0], V_SET1((TYPE)1), V_FMA(nf[1], V_SET1((TYPE)1), V_FMA(nf[2], V_SET1((TYPE)1), nf[3]))));
+    int bad = 0;
+    for (int i = 0; i < VL; i++)
+        bad |= lanes[i] != lanes[i];
+    return bad;
 }
 #endif /* GK_OCV */
 
@@ -331,6 +343,8 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
                 RB = 1;
             if (RB > OH)
                 RB = OH;
+            const int64_t RB0 = RB;   /* before the split for the threads */
+            (void)RB0;
             int64_t ncb = gk_ceil_div(OW, CB);
             int64_t base_items = N * G * OD * ncb;
             /* enough row blocks to keep the threads busy */
@@ -388,7 +402,10 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
 #ifdef GK_OCV
             /* channels along the vectors: no idle lanes, but a transpose
                of each output block (about 80 per block and vector) and of
-               the weights (once per call) */
+               the weights (once per call).  Weighed on the row blocks
+               before the split for the threads: this kernel leaves out the
+               taps over padding rows, so the choice must not depend on the
+               thread count (a -0 sum could turn +0). */
             if (coutg % VL == 0) {
                 const int64_t nvec = coutg / VL;
                 int best = 0;
@@ -401,11 +418,14 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
                         bestp = pc;
                     }
                 }
-                double pix = (double)RB * (double)CB;
+                const double pix = (double)RB0 * (double)CB;
+                const double extra0 = (double)gk_ceil_div((RB0 - 1) * Ws + CB, VL) * (double)coutg;
+                const double compact0 = (double)gk_ceil_div(RB0 * CB, VL) * ((double)coutg + copy);
+                const double cost0 = compact0 < extra0 ? compact0 : extra0;
                 double ocv = pix * (double)coutg / VL +
                              pix / (double)bestp * (double)nvec * 80.0 / (double)p->K +
-                             (double)coutg * 0.3 / (double)(N * OD * gk_ceil_div(OH, RB));
-                if (ocv < cost) {
+                             (double)coutg * 0.3 / (double)(N * OD * gk_ceil_div(OH, RB0));
+                if (ocv < cost0) {
                     p->ocv = 1;
                     p->compact = 0;
                     p->mv = best;
@@ -814,12 +834,17 @@ static GTARGET void FN(blocks)(const gk_plan *p, FN(kargs) *a, int nvb,
     a->out = out;
 }
 
+/* ts: the taps of the kernels with the channels along the vectors, by class
+   when skip is non-zero (else the list of all taps). */
 static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                              const TYPE *w, const TYPE *wt, const TYPE *bias,
                              const TYPE *x, TYPE *y, const int64_t *off,
-                             const int64_t *offt, TYPE *buf)
+                             const int64_t *offt, const gk_tapset *ts, int skip,
+                             TYPE *buf)
 {
     (void)wt;
+    (void)ts;
+    (void)skip;
     const int64_t G = s->groups, coutg = s->cout_g, plane = s->out_plane;
     const int64_t OH = s->out[1], OW = s->out[2];
     const int64_t P = (int64_t)p->nv * VL;
@@ -868,10 +893,10 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             const int64_t pm = FN(opmax)(p->mv);
             const int64_t pc = gk_ceil_div(cb, gk_ceil_div(cb, pm));
             FN(oargs) oa;
-            oa.K = p->K;
-            oa.ldw = coutg;
-            oa.off = off;
             oa.ldo = plane;
+            /* the taps of this output depth and of each row */
+            const gk_tap *full = ts->tap + (int64_t)ts->ndc * ts->nhc * p->K;
+            const int dc = skip ? gk_tap_class(ts, s, 0, od) : 0;
             /* channel blocks outside: their weights stay in the cache */
             for (int64_t ob = ob0; ob < ob1; ob++) {
                 const int64_t oc = ob * p->mv * VL;
@@ -879,6 +904,14 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                 oa.w = wt + g * coutg * p->K + oc;
                 oa.bias = bg != NULL ? bg + oc : NULL;
                 for (int64_t i = 0; i < rb; i++) {
+                    if (skip) {
+                        const int hc = dc * ts->nhc + gk_tap_class(ts, s, 1, oh0 + i);
+                        oa.tap = ts->tap + hc * p->K;
+                        oa.K = ts->cnt[hc];
+                    } else {
+                        oa.tap = full;
+                        oa.K = p->K;
+                    }
                     gk_pf_step(&pf, gk_ceil_div(pf_lines * (gk_ceil_div(cb, P) + 1), ob1 - ob0));
                     for (int64_t j0 = 0; j0 < cb; j0 += pc) {
                         const int np = (int)(cb - j0 < pc ? cb - j0 : pc);
@@ -1054,14 +1087,19 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     const int64_t nofft = p.kc;
     int64_t *off = (int64_t *)gconv__alloc(p.noff + nofft, sizeof(int64_t));
     TYPE *buf = NULL, *wt = NULL;
+    gk_tapset ts;
+    memset(&ts, 0, sizeof ts);
     if (p.bufsz > 0)
         buf = (TYPE *)gconv__alloc(p.bufsz * p.nt, sizeof(TYPE));
-    if (p.ocv)
+    if (p.ocv) {
         wt = (TYPE *)gconv__alloc(s->weight_elements, sizeof(TYPE));
-    if (off == NULL || (p.bufsz > 0 && buf == NULL) || (p.ocv && wt == NULL)) {
+        ts.tap = (gk_tap *)gconv__alloc(gk_tapset_plan(s, p.K, &ts), sizeof(gk_tap));
+    }
+    if (off == NULL || (p.bufsz > 0 && buf == NULL) || (p.ocv && (wt == NULL || ts.tap == NULL))) {
         gconv__free(off);
         gconv__free(buf);
         gconv__free(wt);
+        gconv__free(ts.tap);
         return GCONV_ERR_NO_MEMORY;
     }
     int64_t *offt = off + p.noff;   /* tap j of a tile: row j */
@@ -1096,7 +1134,12 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
             const int64_t end = p.compact ? p.tile : p.bufsz;
             memset(b + used, 0, (size_t)(end - used) * sizeof(TYPE));
         }
+        if (p.ocv)
+            gk_tapset_fill(s, p.K, off, s->cout_g, &ts);
     }
+    /* the taps over padding are left out when every weight is finite, which
+       the transpose of the weights finds out */
+    int nonfinite = 0;
 
     if (p.nt > 1) {
         GCONV_PRAGMA(omp parallel num_threads(p.nt))
@@ -1104,27 +1147,30 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
             TYPE *mybuf = buf != NULL ? buf + (int64_t)gk_thread_id() * p.bufsz : NULL;
 #ifdef GK_OCV
             if (p.ocv) {
-                GCONV_PRAGMA(omp for schedule(static))
+                GCONV_PRAGMA(omp for schedule(static) reduction(|:nonfinite))
                 for (int64_t g = 0; g < s->groups; g++)
-                    FN(transpose_weights)(s, w, wt, g);
+                    nonfinite |= FN(transpose_weights)(s, w, wt, g);
             }
 #endif
+            const int skip = ts.ndc > 0 && !nonfinite;
             GCONV_PRAGMA(omp for schedule(static))
             for (int64_t it = 0; it < p.items; it++)
-                FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, mybuf);
+                FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, &ts, skip, mybuf);
         }
     } else {
 #ifdef GK_OCV
         if (p.ocv)
             for (int64_t g = 0; g < s->groups; g++)
-                FN(transpose_weights)(s, w, wt, g);
+                nonfinite |= FN(transpose_weights)(s, w, wt, g);
 #endif
+        const int skip = ts.ndc > 0 && !nonfinite;
         for (int64_t it = 0; it < p.items; it++)
-            FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, buf);
+            FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, &ts, skip, buf);
     }
     gconv__free(off);
     gconv__free(buf);
     gconv__free(wt);
+    gconv__free(ts.tap);
     return GCONV_OK;
 }
 
