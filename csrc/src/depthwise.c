@@ -83,8 +83,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #  define DW_INLINE static inline __attribute__((always_inline))
+#  define DW_NOINLINE __attribute__((noinline))
 #else
 #  define DW_INLINE static inline
+#  define DW_NOINLINE
 #endif
 
 /* Full unrolling of the small constant-trip loops of the kernels.
@@ -405,6 +407,38 @@ static int dw_cb_prefetches(const dw_geom *g, int64_t batch, size_t elem)
     const double in = (double)g->in_plane, out = (double)g->out_plane;
     return planes * (in + out) * (double)elem >= (double)DW_CB_PF_BYTES &&
            (double)g->kvol * out >= 8 * (in + out);
+}
+
+/* ---- narrow planes (dw_nw_task) -------------------------------------------- */
+
+#define DW_NW_MAX 8192     /* elements of one of a thread's two row buffers */
+
+/* Row pitch of the narrow-plane buffers: the columns a vector of vl lanes
+   reads over the taps of a row. */
+static int64_t dw_nw_pitch(const dw_geom *g, int64_t vl)
+{
+    return vl + g->kw - 1;
+}
+
+/* Elements of one narrow-plane buffer: every padded input row. */
+static int64_t dw_nw_buf(const dw_geom *g, int64_t vl)
+{
+    return (g->out_h + g->kh - 1) * dw_nw_pitch(g, vl);
+}
+
+/* Whether the narrow-plane task takes the layer on vectors of vl lanes:
+   2-D, a specialised 5x5 or 7x7 filter at stride 1 without dilation,
+   output rows of more than half a vector and at most one (3x3 filters and
+   rows of two vectors were slower than the specialised kernels), every
+   input column inside the buffer row. */
+static int dw_nw_ok(const dw_geom *g, int64_t vl)
+{
+    if (g->spec < 0 || dw_specs[g->spec][1] != 1 || dw_specs[g->spec][2] || g->kd != 1 ||
+        g->out_d != 1 || g->in_d != 1)
+        return 0;
+    if (g->out_w * 2 <= vl || g->out_w > vl || g->kw < 5 || g->out_h > DW_NW_MAX)
+        return 0;
+    return g->pw + g->in_w <= dw_nw_pitch(g, vl) && dw_nw_buf(g, vl) <= DW_NW_MAX;
 }
 
 static int dw_thread_id(void)

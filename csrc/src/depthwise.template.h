@@ -115,6 +115,42 @@ static gconv_status FN(dw_cb_run)(const dw_geom *g, const dw_split *p, int64_t b
 }
 #endif
 
+#if DW_X86
+/* Narrow planes: the units of the split, each thread with two zeroed row
+   buffers. */
+static gconv_status FN(dw_nw_run)(const dw_geom *g, const dw_split *p, gconv_isa_level isa,
+                                  int64_t vl, const TYPE *weight, const TYPE *bias,
+                                  const TYPE *input, TYPE *output)
+{
+    /* per buffer, rounded up to whole cache lines */
+    const int64_t half = (dw_nw_buf(g, vl) + 15) & ~(int64_t)15;
+    int nt = p->threads;
+    if (nt > p->units)
+        nt = (int)p->units;
+    TYPE *buf = (TYPE *)gconv__alloc(2 * half * nt, sizeof(TYPE));
+    if (buf == NULL)
+        return GCONV_ERR_NO_MEMORY;
+    const int64_t chunk = p->chunk;
+    const int64_t blocks = (p->units + chunk - 1) / chunk;
+    GCONV_PRAGMA(omp parallel num_threads(nt) if(nt > 1))
+    {
+        TYPE *mine = buf + 2 * half * dw_thread_id();
+        memset(mine, 0, (size_t)(2 * half) * sizeof(TYPE));
+        GCONV_PRAGMA(omp for schedule(dynamic, 1))
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            const int64_t u0 = blk * chunk;
+            const int64_t u1 = u0 + chunk < p->units ? u0 + chunk : p->units;
+            if (isa == GCONV_ISA_AVX512)
+                FN(dw_nw_task_avx512)(g, p, weight, bias, input, output, mine, half, u0, u1);
+            else
+                FN(dw_nw_task_avx2)(g, p, weight, bias, input, output, mine, half, u0, u1);
+        }
+    }
+    gconv__free(buf);
+    return GCONV_OK;
+}
+#endif
+
 static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
                                const TYPE *weight, const TYPE *bias,
                                const TYPE *input, TYPE *output, int threads)
@@ -134,6 +170,15 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
         const int64_t vl = (isa == GCONV_ISA_AVX512 ? 64 : 32) / (int64_t)sizeof(TYPE);
         if (dw_cb_ok(&g, vl, sizeof(TYPE)))
             return FN(dw_cb_run)(&g, &p, s->batch, isa, vl, weight, bias, input, output);
+    }
+#endif
+
+#if DW_X86
+    /* rows of one vector, 5x5 and 7x7: copied between zero columns */
+    if (isa == GCONV_ISA_AVX512 || isa == GCONV_ISA_AVX2) {
+        const int64_t vl = (isa == GCONV_ISA_AVX512 ? 64 : 32) / (int64_t)sizeof(TYPE);
+        if (dw_nw_ok(&g, vl))
+            return FN(dw_nw_run)(&g, &p, isa, vl, weight, bias, input, output);
     }
 #endif
 
