@@ -33,9 +33,12 @@
  *                gathered straight from the input.
  *
  * Each output is bias + its taps in k order, one fused multiply-add each
- * (out-of-range taps contribute w * 0), computed by exactly one thread.  The
- * arithmetic of an output is the same in every source, block shape and work
- * split, so results do not depend on the thread count.
+ * (out-of-range taps contribute w * 0; the kernels with the channels along
+ * the vectors leave out the taps over padding rows and depth slices when
+ * every weight is finite, w * 0 then being 0), computed by exactly one
+ * thread.  The arithmetic of an output is the same in every source, block
+ * shape and work split, and the choice of kernel does not depend on the
+ * thread count, so neither do the results.
  *
  * The micro-kernels exist for AVX-512F, AVX2+FMA (chosen at run time by the
  * isa level) and in portable C; all are instantiated from
@@ -723,7 +726,7 @@ static int64_t grouped_packed_size(const gconv_shape *s, gconv_isa_level isa)
     }                                                                          \
     const gconv_kernel_##SFX gconv__grouped_##SFX = {                          \
         "grouped", grouped_supports, grouped_packed_size, grouped_pack_##SFX,  \
-        grouped_run_##SFX, 0 /* out-of-range taps add w * 0 */                 \
+        grouped_run_##SFX, 0 /* checks its weights before leaving taps out */   \
     };
 
 #if GK_X86
