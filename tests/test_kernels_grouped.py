@@ -84,6 +84,14 @@ CASES = [
      {"stride": 2, "padding": 1, "dilation": (1, 2, 1)}),
     ("3d_kd2_stride", 3, 2, 6, 6, 3, (6, 7, 9), (2, 3, 3),
      {"stride": (2, 1, 2), "padding": (1, 1, 0)}),
+    # kernels over depth only (temporal, KD x 1 x 1): read in place slice by
+    # slice, the taps over depth padding left out; strided and dilated, an
+    # output slice that reads nothing but padding, a 1x1x1 at depth stride 2
+    ("3d_temporal_311", 3, 2, 32, 32, 16, (8, 5, 6), (3, 1, 1), {"padding": (1, 0, 0)}),
+    ("3d_temporal_strided", 3, 2, 12, 18, 3, (9, 4, 5), (3, 1, 1),
+     {"stride": (2, 1, 1), "padding": (2, 0, 0), "dilation": (2, 1, 1)}),
+    ("3d_temporal_all_padding", 3, 1, 6, 4, 2, (2, 4, 4), (2, 1, 1), {"padding": (3, 0, 0)}),
+    ("3d_temporal_1x1x1_stride2", 3, 2, 8, 8, 2, (6, 4, 5), (1, 1, 1), {"stride": (2, 1, 1)}),
     # the smallest call, and an empty batch
     ("tiny", 2, 1, 4, 4, 2, (4, 4), (3, 3), {}),
     ("batch0", 2, 0, 6, 4, 2, (5, 5), (3, 3), {"padding": 1}),
@@ -149,7 +157,8 @@ def test_no_bias(case, isa):
 THREAD_CASES = [c for c in CASES if c[0] in (
     "1x1_inplace_tail", "1x1_20_to_80", "3x3_cin4_cout4", "3x3_cin24_cout24",
     "3x3_stride2", "5x5_cin12_cout48", "dense_tiny_plane", "1d_stride17",
-    "1d_long", "1d_column_blocks", "3d_kd2_stride", "ocv_7x7_cout32", "ocv_cout80_stride2")]
+    "1d_long", "1d_column_blocks", "3d_kd2_stride", "ocv_7x7_cout32", "ocv_cout80_stride2",
+    "3d_temporal_311", "3d_temporal_strided")]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -164,6 +173,26 @@ def test_bitwise_identical_for_any_thread_count(case, dtype, isa):
         again = f(x, w, b, backend="c", num_threads=threads, **kwargs)
         assert np.array_equal(first.view(np.uint8), again.view(np.uint8)), (
             f"{case[0]} {dtype}: {threads} threads differ from 1")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_temporal_nonfinite_weight_over_depth_padding(dtype, isa):
+    """A kernel over depth only reads its input in place and leaves the taps
+    over depth padding out; an infinite weight there must still give NaN
+    (weight x 0), as the explicitly padded input does."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 32, 5, 4, 5)).astype(dtype)
+    w = rng.standard_normal((32, 16, 3, 1, 1)).astype(dtype)
+    w[3, 7, 0, 0, 0] = np.inf
+    kwargs = dict(padding=(1, 0, 0), groups=2)
+    with np.errstate(all="ignore"):
+        out = gconv.conv3d(x, w, backend="c", **kwargs)
+        ref = gconv.conv3d(x.astype(np.float64), w.astype(np.float64), backend="numpy", **kwargs)
+    assert np.isnan(ref).any()
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+    fin = np.isfinite(ref)
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    np.testing.assert_allclose(out[fin], ref[fin], rtol=tol, atol=tol)
 
 
 def test_real_layers_at_benchmark_sizes(isa):

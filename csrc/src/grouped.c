@@ -143,6 +143,7 @@ typedef struct gk_tapset {
 /* How one call is split up; filled by the plan function of each ISA. */
 typedef struct gk_plan {
     int mode;                        /* GK_INPLACE, GK_PHASE or GK_COLS */
+    int depth;                       /* in place: taps over depth (see plan) */
     int compact;                     /* phase mode: pixel tiles without the extra columns */
     int ocv, mv;                     /* output channels along the vectors, mv vectors at a time */
     int prefetch;                    /* fetch the next item's input ahead */

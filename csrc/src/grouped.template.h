@@ -277,6 +277,13 @@ static int FN(phase_index)(const int64_t *vals, int count, int64_t v)
  * Three ways to feed the micro-kernel (k = tap, q = lane):
  *
  * GK_INPLACE  1x1, stride 1, no padding: x_k = input plane of channel k.
+ *             depth = 1: a kernel of KD x 1 x 1 taps (temporal), stride 1 and
+ *             no padding in height and width, any depth stride, padding and
+ *             dilation: items of one output depth slice, the taps in
+ *             (kd, channel) order (the weights so reordered once per call)
+ *             and x_k = the input slice (channel, kd) of it; the taps over
+ *             depth padding are left out, so a weight that is not finite
+ *             sends such a layer to the phase buffer instead (w * 0 = NaN).
  * GK_PHASE    an item (image, group, output depth, RB output rows, CB output
  *             columns) first copies the input it needs into a zero-padded
  *             buffer: per (channel, kd, row phase, column phase) a plane of RBq
@@ -293,7 +300,7 @@ static int FN(phase_index)(const int64_t *vals, int count, int64_t v)
  *             kernels, strides or channel counts): the pixel tile is gathered
  *             straight from the input.
  */
-static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
+static void FN(plan)(const gconv_shape *s, int threads, int nonfinite, gk_plan *p)
 {
     memset(p, 0, sizeof *p);
     const int64_t G = s->groups, N = s->batch, coutg = s->cout_g;
@@ -312,11 +319,22 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
     int one = s->k_volume == 1;
     for (int d = 0; d < 3; d++)
         one = one && s->stride[d] == 1 && s->pad[d] == 0 && s->pad_after[d] == 0;
+    int depth = s->k[1] == 1 && s->k[2] == 1;
+    for (int d = 1; d < 3; d++)
+        depth = depth && s->stride[d] == 1 && s->pad[d] == 0 && s->pad_after[d] == 0;
+    const int64_t hw = OH * OW;
     if (one && plane >= VL) {
         p->mode = GK_INPLACE;
         p->nfullvec = plane / VL;
         p->npb = gk_ceil_div(p->nfullvec, p->nv) + (plane % VL != 0);
         p->items = N * G * p->npb;
+        p->noff = p->K;
+    } else if (depth && hw >= VL && !(nonfinite && (s->pad[0] > 0 || s->pad_after[0] > 0))) {
+        p->mode = GK_INPLACE;
+        p->depth = 1;
+        p->nfullvec = hw / VL;
+        p->npb = gk_ceil_div(p->nfullvec, p->nv) + (hw % VL != 0);
+        p->items = N * G * OD * p->npb;
         p->noff = p->K;
     } else {
         const int64_t KH = s->k[1], KW = s->k[2];
@@ -463,7 +481,8 @@ static void FN(plan)(const gconv_shape *s, int threads, gk_plan *p)
        place, the K input rows of a block are K short streams, which the
        hardware follows badly: worth fetching for few rows (measured) */
     const double in_bytes = (double)s->input_elements * sizeof(TYPE);
-    p->prefetch = p->mode == GK_INPLACE ? in_bytes > GK_PREFETCH_BYTES / 4 && p->K <= 32
+    p->prefetch = p->depth ? 0
+                : p->mode == GK_INPLACE ? in_bytes > GK_PREFETCH_BYTES / 4 && p->K <= 32
                                         : in_bytes > GK_PREFETCH_BYTES;
     p->nt = gk_threads(threads, flops, p->items);
 }
@@ -1030,7 +1049,19 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
     } else { /* GK_INPLACE */
         const int64_t pb = t % p->npb;
         t /= p->npb;
+        int64_t od = 0;
+        if (p->depth) {
+            od = t % s->out[0];
+            t /= s->out[0];
+        }
         const int64_t g = t % G, n = t / G;
+        /* depth taps: the slice of the item and its valid kd [klo, khi) */
+        const int64_t pplane = p->depth ? OH * OW : plane;   /* pixels of the items */
+        int64_t klo = 0, khi = 1, id0 = 0;
+        if (p->depth) {
+            gk_valid(od * s->stride[0] - s->pad[0], s->dil[0], s->in[0], s->k[0], &klo, &khi);
+            id0 = od * s->stride[0] - s->pad[0] + klo * s->dil[0];
+        }
         const int64_t nfb = gk_ceil_div(p->nfullvec, p->nv);
         int64_t start;
         int nvb;
@@ -1043,18 +1074,27 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
         } else {
             /* the last plane % VL pixels: one vector ending at the plane's end */
             nvb = 1;
-            start = plane - VL;
-            runs[0].lane0 = VL - plane % VL;
-            runs[0].len = plane % VL;
+            start = pplane - VL;
+            runs[0].lane0 = VL - pplane % VL;
+            runs[0].len = pplane % VL;
         }
         runs[0].out = start + runs[0].lane0;
         FN(segments)(&a, seg, runs, 1, nvb);
-        a.K = p->K;
         a.off = off;
-        a.x = x + (n * s->in_channels + g * s->cin_g) * s->in_plane + start;
-        a.w = w + g * coutg * p->K;
         a.bias = bias != NULL ? bias + g * coutg : NULL;
         a.out = y + (n * s->out_channels + g * coutg) * plane;
+        a.x = x + (n * s->in_channels + g * s->cin_g) * s->in_plane + start;
+        if (!p->depth) {
+            a.K = p->K;
+            a.w = w + g * coutg * p->K;
+        } else {
+            /* taps (kd, c) for kd in [klo, khi), from slice id0 of kd = klo */
+            a.K = (khi - klo) * s->cin_g;
+            a.w = (s->k[0] > 1 ? wt : w) + g * coutg * p->K + klo * s->cin_g;
+            a.out += od * pplane;
+            if (klo < khi)
+                a.x += id0 * pplane;
+        }
         /* the K input rows of the next block are as many short streams, too
            many for the hardware to follow: fetch them during this block */
         gk_pf pf;
@@ -1064,7 +1104,7 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
         if (p->prefetch && occi + 1 == p->nocc && pb + 1 < p->npb) {
             pf.base = (const char *)(a.x + (int64_t)nvb * VL);
             pf.stride = s->in_plane * (int64_t)sizeof(TYPE);
-            pf.bytes = (plane - next < P ? plane - next : P) * (int64_t)sizeof(TYPE);
+            pf.bytes = (pplane - next < P ? pplane - next : P) * (int64_t)sizeof(TYPE);
             pf.nchan = p->K;
         }
         const int64_t lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64),
@@ -1078,11 +1118,37 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
 
 /* ---- the call ---------------------------------------------------------------- */
 
+/* Whether a weight is infinite or NaN (w - w is then NaN, else 0). */
+static int FN(nonfinite)(const TYPE *w, int64_t n)
+{
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++)
+        bad |= !(w[i] - w[i] == (TYPE)0);
+    return bad;
+}
+
+/* The weights of group g with the taps in (kd, channel) order:
+   wt[o][kd][c] = w[o][c][kd] (kernels of KD x 1 x 1 taps). */
+static void FN(reorder_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt, int64_t g)
+{
+    const int64_t KD = s->k[0], C = s->cin_g, K = C * KD;
+    for (int64_t o = g * s->cout_g; o < (g + 1) * s->cout_g; o++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t kd = 0; kd < KD; kd++)
+                wt[o * K + kd * C + c] = w[o * K + c * KD + kd];
+}
+
 static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bias,
                             const TYPE *x, TYPE *y, int threads)
 {
     gk_plan p;
-    FN(plan)(s, threads, &p);
+    /* depth taps in place leave the taps over depth padding out: not with
+       a weight that is not finite (looked for only where it matters) */
+    int nf = 0;
+    if (s->k[1] == 1 && s->k[2] == 1 && (s->pad[0] > 0 || s->pad_after[0] > 0))
+        nf = FN(nonfinite)(w, s->weight_elements);
+    FN(plan)(s, threads, nf, &p);
+    const int reorder = p.depth && s->k[0] > 1;
     const int64_t P = (int64_t)p.nv * VL;
     const int64_t nofft = p.kc;
     int64_t *off = (int64_t *)gconv__alloc(p.noff + nofft, sizeof(int64_t));
@@ -1091,11 +1157,12 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     memset(&ts, 0, sizeof ts);
     if (p.bufsz > 0)
         buf = (TYPE *)gconv__alloc(p.bufsz * p.nt, sizeof(TYPE));
-    if (p.ocv) {
+    if (p.ocv || reorder)
         wt = (TYPE *)gconv__alloc(s->weight_elements, sizeof(TYPE));
+    if (p.ocv)
         ts.tap = (gk_tap *)gconv__alloc(gk_tapset_plan(s, p.K, &ts), sizeof(gk_tap));
-    }
-    if (off == NULL || (p.bufsz > 0 && buf == NULL) || (p.ocv && (wt == NULL || ts.tap == NULL))) {
+    if (off == NULL || (p.bufsz > 0 && buf == NULL) || ((p.ocv || reorder) && wt == NULL) ||
+        (p.ocv && ts.tap == NULL)) {
         gconv__free(off);
         gconv__free(buf);
         gconv__free(wt);
@@ -1106,7 +1173,15 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     for (int64_t j = 0; j < nofft; j++)
         offt[j] = j * P;
 
-    if (p.mode == GK_INPLACE) {
+    if (p.mode == GK_INPLACE && p.depth) {
+        /* tap (kd, c) from the slice of the first valid kd: only the
+           offsets of slices inside the input are ever used (and computed) */
+        const int64_t hw = s->in[1] * s->in[2];
+        for (int64_t kd = 0; kd < s->k[0]; kd++)
+            for (int64_t c = 0; c < s->cin_g; c++)
+                off[kd * s->cin_g + c] = kd * s->dil[0] < s->in[0]
+                                             ? c * s->in_plane + kd * s->dil[0] * hw : 0;
+    } else if (p.mode == GK_INPLACE) {
         for (int64_t k = 0; k < p.noff; k++)
             off[k] = k * s->in_plane;
     } else if (p.mode == GK_PHASE) {
@@ -1152,6 +1227,11 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
                     nonfinite |= FN(transpose_weights)(s, w, wt, g);
             }
 #endif
+            if (reorder) {
+                GCONV_PRAGMA(omp for schedule(static))
+                for (int64_t g = 0; g < s->groups; g++)
+                    FN(reorder_weights)(s, w, wt, g);
+            }
             const int skip = ts.ndc > 0 && !nonfinite;
             GCONV_PRAGMA(omp for schedule(static))
             for (int64_t it = 0; it < p.items; it++)
@@ -1163,6 +1243,9 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
             for (int64_t g = 0; g < s->groups; g++)
                 nonfinite |= FN(transpose_weights)(s, w, wt, g);
 #endif
+        if (reorder)
+            for (int64_t g = 0; g < s->groups; g++)
+                FN(reorder_weights)(s, w, wt, g);
         const int skip = ts.ndc > 0 && !nonfinite;
         for (int64_t it = 0; it < p.items; it++)
             FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, &ts, skip, buf);
