@@ -1503,12 +1503,22 @@ DW_NW_ROWS(5)
 DW_NW_ROWS(7)
 #undef DW_NW_ROWS
 
-/* The input rows that output rows [r0, r1) read, into buf at row ih + ph,
-   column pw + j (the rest of buf is zero and stays so). */
-ISA_FN void IFN(nw_fill)(const dw_geom *g, const TYPE *xplane, TYPE *buf, int64_t pitch,
-                         int64_t r0, int64_t r1, int K)
+/* Output rows [*r0, *r1) of row block rb. */
+ISA_FN void IFN(nw_block)(const dw_geom *g, const dw_split *p, int64_t rb, int64_t *r0,
+                          int64_t *r1)
 {
-    int64_t i0 = r0 - g->ph, i1 = r1 - 1 - g->ph + K;
+    *r0 = rb * p->rper;
+    *r1 = *r0 + p->rper < g->out_h ? *r0 + p->rper : g->out_h;
+}
+
+/* The input rows that the output rows of row block rb read, into buf at
+   row ih + ph, column pw + j (the rest of buf is zero and stays so). */
+ISA_FN void IFN(nw_fill)(const dw_geom *g, const dw_split *p, const TYPE *xplane, TYPE *buf,
+                         int64_t pitch, int64_t rb)
+{
+    int64_t r0, r1;
+    IFN(nw_block)(g, p, rb, &r0, &r1);
+    int64_t i0 = r0 - g->ph, i1 = r1 - 1 - g->ph + g->kh;
     i0 = i0 < 0 ? 0 : i0;
     i1 = i1 > g->in_h ? g->in_h : i1;
     const int64_t in_w = g->in_w;
@@ -1543,23 +1553,21 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
     const int K = (int)g->kw;
     const int64_t pitch = dw_nw_pitch(g, DW_VL);
     const int64_t cout = g->groups * g->mult;
-    /* unit u is (plane, channel block mb, row block rb), rb fastest; nx
-       the one whose rows are in the other buffer */
+    /* unit u is (plane, channel block mb, row block rb), rb fastest; its
+       rows were copied one unit earlier (the first unit's here) */
     int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
     int64_t plane = u0 / p->rblocks / p->mblocks;
-    int64_t nplane = plane, nmb = mb, nrb = rb;
-    IFN(nw_fill)(g, x + plane * g->in_plane, buf, pitch, rb * p->rper,
-                 rb * p->rper + p->rper < g->out_h ? rb * p->rper + p->rper : g->out_h, K);
+    IFN(nw_fill)(g, p, x + plane * g->in_plane, buf, pitch, rb);
     for (int64_t u = u0; u < u1; u++) {
         TYPE *cur = buf + ((u - u0) & 1) * half;
-        const int64_t pl = nplane, a0 = nmb * p->mper, q0 = nrb * p->rper;
+        const int64_t pl = plane, a0 = mb * p->mper;
         const int64_t a1 = a0 + p->mper < g->mult ? a0 + p->mper : g->mult;
-        const int64_t q1 = q0 + p->rper < g->out_h ? q0 + p->rper : g->out_h;
+        int64_t q0, q1;
+        IFN(nw_block)(g, p, rb, &q0, &q1);
         if (u + 1 < u1) {
-            IFN(nw_next)(p, &nplane, &nmb, &nrb);
-            const int64_t r0 = nrb * p->rper;
-            IFN(nw_fill)(g, x + nplane * g->in_plane, buf + ((u + 1 - u0) & 1) * half, pitch,
-                         r0, r0 + p->rper < g->out_h ? r0 + p->rper : g->out_h, K);
+            IFN(nw_next)(p, &plane, &mb, &rb);
+            IFN(nw_fill)(g, p, x + plane * g->in_plane, buf + ((u + 1 - u0) & 1) * half, pitch,
+                         rb);
         }
         const int64_t n = pl / g->groups, grp = pl % g->groups;
         for (int64_t m = a0; m < a1; m++) {

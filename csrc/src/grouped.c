@@ -266,6 +266,17 @@ static void gk_tapset_fill(const gconv_shape *s, int64_t K, const int64_t *off, 
     }
 }
 
+/* Whether the kernel has taps over depth only: 1 x 1 in height and width,
+   at stride 1 there and without padding (the in-place depth taps of the
+   plan). */
+static int gk_depth_only(const gconv_shape *s)
+{
+    int depth = s->k[1] == 1 && s->k[2] == 1;
+    for (int d = 1; d < 3; d++)
+        depth = depth && s->stride[d] == 1 && s->pad[d] == 0 && s->pad_after[d] == 0;
+    return depth;
+}
+
 /* Threads for a call of this many multiply-adds: one for small problems. */
 static int gk_threads(int threads, double flops, int64_t items)
 {

@@ -319,9 +319,7 @@ static void FN(plan)(const gconv_shape *s, int threads, int nonfinite, gk_plan *
     int one = s->k_volume == 1;
     for (int d = 0; d < 3; d++)
         one = one && s->stride[d] == 1 && s->pad[d] == 0 && s->pad_after[d] == 0;
-    int depth = s->k[1] == 1 && s->k[2] == 1;
-    for (int d = 1; d < 3; d++)
-        depth = depth && s->stride[d] == 1 && s->pad[d] == 0 && s->pad_after[d] == 0;
+    const int depth = gk_depth_only(s);
     const int64_t hw = OH * OW;
     if (one && plane >= VL) {
         p->mode = GK_INPLACE;
@@ -1145,7 +1143,7 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     /* depth taps in place leave the taps over depth padding out: not with
        a weight that is not finite (looked for only where it matters) */
     int nf = 0;
-    if (s->k[1] == 1 && s->k[2] == 1 && (s->pad[0] > 0 || s->pad_after[0] > 0))
+    if (gk_depth_only(s) && (s->pad[0] > 0 || s->pad_after[0] > 0))
         nf = FN(nonfinite)(w, s->weight_elements);
     FN(plan)(s, threads, nf, &p);
     const int reorder = p.depth && s->k[0] > 1;
