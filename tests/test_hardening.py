@@ -283,6 +283,12 @@ def _nonfinite_cases():
          {"w": [((40, 5, 0, 1), inf)]}),
         ("nan weight over depth padding, 16 channels per group", 3, 32, 32, 2, 6, 3, 1, 1, 1,
          {"w": [((3, 7, 2, 1, 1), nan)]}),
+        # depthwise 3x3 on planes of a few vectors (AVX-512: 4x4 planes are
+        # two float64 vectors, one float32 vector), read as flat arrays
+        ("nan weight over padding, depthwise 4x4 planes", 2, 3, 3, 3, 4, 3, 1, 1, 1,
+         {"w": [((2, 0, 2, 0), nan)]}),
+        ("inf input in the last row, depthwise 4x4 planes", 2, 3, 6, 3, 4, 3, 1, 1, 1,
+         {"x": [((1, 1, 3, 3), inf)]}),
     ]
 
 

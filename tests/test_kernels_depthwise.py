@@ -201,6 +201,31 @@ def test_channel_blocked_small_planes(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tiny_planes(isa, dtype):
+    """3x3 filters at stride 1 with padding 1 on planes of at most four
+    vectors whose rows fill at most half a vector (AVX-512: float32 up to
+    8 columns and 64 elements, float64 up to 4 and 32): the plane is taken
+    as one flat array, the rows above and below by a permute across two
+    vectors.  Every such plane size, with and without bias and channel
+    multipliers, and the sizes just past the limits."""
+    rng = np.random.default_rng(23)
+    sizes = [(h, w) for w in range(1, 10) for h in range(1, 18) if h * w <= 72]
+    for i, (h, w) in enumerate(sizes):
+        mult = 2 if i % 3 == 0 else 1
+        x, w_, b = make(rng, 1 + i % 3, 3 + i % 4, mult, (h, w), (3, 3), dtype,
+                        bias=i % 2 == 0)
+        check(x, w_, b, 1, 1, 1, 1, threads=(1, 2))
+    # enough planes to run on several threads
+    x, w_, b = make(rng, 3, 50, 1, (7, 7), (3, 3), dtype)
+    check(x, w_, b, 1, 1, 1, 1, threads=(1, 2, 3, 5))
+    # asymmetric padding, stride 2 and dilation are not tiny planes
+    for pb, pa, s, d in [((1, 1), (0, 1), 1, 1), ((0, 1), (1, 1), 1, 1),
+                         ((1, 1), (1, 1), 2, 1), ((2, 2), (2, 2), 1, 2)]:
+        x, w_, b = make(rng, 2, 20, 1, (7, 6), (3, 3), dtype)
+        check(x, w_, b, s, pb, pa, d)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_channel_blocked_rows(isa, dtype):
     """1-D rows, and 2-D filters of one row at height stride 1 without
     height padding, with filters of 5 taps and more (13 and more when

@@ -151,6 +151,28 @@ static gconv_status FN(dw_nw_run)(const dw_geom *g, const dw_split *p, gconv_isa
 }
 #endif
 
+#if DW_X86
+/* Tiny planes: output planes in order, blocks of them per grab. */
+static gconv_status FN(dw_tp_run)(const dw_geom *g, const dw_split *p, int64_t batch,
+                                  const TYPE *weight, const TYPE *bias, const TYPE *input,
+                                  TYPE *output)
+{
+    const int64_t units = batch * g->groups * g->mult;
+    const int nt = p->threads;
+    int64_t chunk = units / (8 * (int64_t)nt);
+    chunk = chunk < 1 ? 1 : chunk;
+    const int64_t blocks = (units + chunk - 1) / chunk;
+    GCONV_PRAGMA(omp parallel for num_threads(nt) schedule(dynamic, 1) if(nt > 1))
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t u0 = blk * chunk;
+        FN(dw_tp_task_avx512)(g, weight, bias, input, output, u0,
+                              u0 + chunk < units ? u0 + chunk : units);
+    }
+    (void)nt;
+    return GCONV_OK;
+}
+#endif
+
 static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
                                const TYPE *weight, const TYPE *bias,
                                const TYPE *input, TYPE *output, int threads)
@@ -166,6 +188,9 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
                    (double)DW_STREAM_BYTES;
 
 #if DW_X86
+    /* planes of a few vectors, 3x3: the plane as one flat array */
+    if (isa == GCONV_ISA_AVX512 && dw_tp_ok(&g, 64 / (int64_t)sizeof(TYPE)))
+        return FN(dw_tp_run)(&g, &p, s->batch, weight, bias, input, output);
     if (isa == GCONV_ISA_AVX512 || isa == GCONV_ISA_AVX2) {
         const int64_t vl = (isa == GCONV_ISA_AVX512 ? 64 : 32) / (int64_t)sizeof(TYPE);
         if (dw_cb_ok(&g, vl, sizeof(TYPE)))
