@@ -201,15 +201,17 @@ def test_channel_blocked_small_planes(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_tiny_planes(isa, dtype):
-    """3x3 filters at stride 1 with padding 1 on planes of at most four
-    vectors whose rows fill at most half a vector (AVX-512: float32 up to
-    8 columns and 64 elements, float64 up to 4 and 32): the plane is taken
-    as one flat array, the rows above and below by a permute across two
-    vectors.  Every such plane size, with and without bias and channel
-    multipliers, and the sizes just past the limits."""
+def test_flat_planes(isa, dtype):
+    """3x3 filters at stride 1 with padding 1 on rows of at most one vector
+    (AVX-512: float32 up to 16 columns, float64 up to 8) and planes of at
+    most 32 vectors: the plane is taken as one flat array, in blocks of up
+    to 6 vectors, the rows above and below by a permute across two
+    vectors.  Widths and heights on both sides of every limit (planes of
+    one block, of several with a short last one, just too wide, just too
+    long), with and without bias and channel multipliers."""
     rng = np.random.default_rng(23)
-    sizes = [(h, w) for w in range(1, 10) for h in range(1, 18) if h * w <= 72]
+    sizes = [(h, w) for w in (1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17)
+             for h in (1, 2, 3, 5, 7, 8, 13, 16, 31, 32, 33)]
     for i, (h, w) in enumerate(sizes):
         mult = 2 if i % 3 == 0 else 1
         x, w_, b = make(rng, 1 + i % 3, 3 + i % 4, mult, (h, w), (3, 3), dtype,

@@ -152,7 +152,7 @@ static gconv_status FN(dw_nw_run)(const dw_geom *g, const dw_split *p, gconv_isa
 #endif
 
 #if DW_X86
-/* Tiny planes: output planes in order, blocks of them per grab. */
+/* Flat planes: output planes in order, blocks of them per grab. */
 static gconv_status FN(dw_tp_run)(const dw_geom *g, const dw_split *p, int64_t batch,
                                   const TYPE *weight, const TYPE *bias, const TYPE *input,
                                   TYPE *output)
@@ -188,7 +188,7 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
                    (double)DW_STREAM_BYTES;
 
 #if DW_X86
-    /* planes of a few vectors, 3x3: the plane as one flat array */
+    /* 3x3 on rows of at most one vector: the plane as one flat array */
     if (isa == GCONV_ISA_AVX512 && dw_tp_ok(&g, 64 / (int64_t)sizeof(TYPE)))
         return FN(dw_tp_run)(&g, &p, s->batch, weight, bias, input, output);
     if (isa == GCONV_ISA_AVX512 || isa == GCONV_ISA_AVX2) {
