@@ -1708,20 +1708,19 @@ ISA_FN void IFN(tp_block)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
     {                                                                          \
         IFN(tp_block)(c, x, w, bias, y, m0, NB, FIRST, LAST);                 \
     }
-DW_TP_BLOCK(tp_whole1, 1, 1, 1)
-DW_TP_BLOCK(tp_whole2, 2, 1, 1)
-DW_TP_BLOCK(tp_whole3, 3, 1, 1)
-DW_TP_BLOCK(tp_whole4, 4, 1, 1)
-DW_TP_BLOCK(tp_whole5, 5, 1, 1)
-DW_TP_BLOCK(tp_whole6, 6, 1, 1)
+/* blocks of 1 to DW_TP_B (6) vectors that end the plane */
+#  define DW_TP_ENDS(PFX, FIRST)                                               \
+    DW_TP_BLOCK(PFX##1, 1, FIRST, 1)                                           \
+    DW_TP_BLOCK(PFX##2, 2, FIRST, 1)                                           \
+    DW_TP_BLOCK(PFX##3, 3, FIRST, 1)                                           \
+    DW_TP_BLOCK(PFX##4, 4, FIRST, 1)                                           \
+    DW_TP_BLOCK(PFX##5, 5, FIRST, 1)                                           \
+    DW_TP_BLOCK(PFX##6, 6, FIRST, 1)
+DW_TP_ENDS(tp_whole, 1)
+DW_TP_ENDS(tp_last, 0)
 DW_TP_BLOCK(tp_first, DW_TP_B, 1, 0)
 DW_TP_BLOCK(tp_middle, DW_TP_B, 0, 0)
-DW_TP_BLOCK(tp_last1, 1, 0, 1)
-DW_TP_BLOCK(tp_last2, 2, 0, 1)
-DW_TP_BLOCK(tp_last3, 3, 0, 1)
-DW_TP_BLOCK(tp_last4, 4, 0, 1)
-DW_TP_BLOCK(tp_last5, 5, 0, 1)
-DW_TP_BLOCK(tp_last6, 6, 0, 1)
+#  undef DW_TP_ENDS
 #  undef DW_TP_BLOCK
 
 typedef void (*IFN(dw_tp_fn))(const IFN(dw_tp_ctx) *, const TYPE *, const TYPE *, TYPE, TYPE *,
