@@ -162,10 +162,12 @@ static gconv_status FN(dw_tp_run)(const dw_geom *g, const dw_split *p, int64_t b
     int64_t chunk = units / (8 * (int64_t)nt);
     chunk = chunk < 1 ? 1 : chunk;
     const int64_t blocks = (units + chunk - 1) / chunk;
+    FN(dw_tp_ctx_avx512) c;   /* the masks and permutes, shared */
+    FN(tp_ctx_init_avx512)(&c, g);
     GCONV_PRAGMA(omp parallel for num_threads(nt) schedule(dynamic, 1) if(nt > 1))
     for (int64_t blk = 0; blk < blocks; blk++) {
         const int64_t u0 = blk * chunk;
-        FN(dw_tp_task_avx512)(g, weight, bias, input, output, u0,
+        FN(dw_tp_task_avx512)(g, &c, weight, bias, input, output, u0,
                               u0 + chunk < units ? u0 + chunk : units);
     }
     (void)nt;

@@ -1726,12 +1726,12 @@ DW_TP_BLOCK(tp_middle, DW_TP_B, 0, 0)
 typedef void (*IFN(dw_tp_fn))(const IFN(dw_tp_ctx) *, const TYPE *, const TYPE *, TYPE, TYPE *,
                               int64_t);
 
-/* Output planes [u0, u1) of the batch * out_channels, in order. */
-static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const TYPE *w, const TYPE *b,
-                                     const TYPE *x, TYPE *y, int64_t u0, int64_t u1)
+/* Output planes [u0, u1) of the batch * out_channels, in order; c from
+   tp_ctx_init. */
+static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const IFN(dw_tp_ctx) *c,
+                                     const TYPE *w, const TYPE *b, const TYPE *x, TYPE *y,
+                                     int64_t u0, int64_t u1)
 {
-    IFN(dw_tp_ctx) c;
-    IFN(tp_ctx_init)(&c, g);   /* about 50 ns for 14x14 planes */
     static const IFN(dw_tp_fn) whole[DW_TP_B] = {
         IFN(tp_whole1), IFN(tp_whole2), IFN(tp_whole3),
         IFN(tp_whole4), IFN(tp_whole5), IFN(tp_whole6),
@@ -1742,7 +1742,7 @@ static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const TYPE *w, const TYPE
     };
     /* a plane of more than DW_TP_B vectors: the first block, middle
        blocks, and a last one of 1 to DW_TP_B vectors */
-    const int64_t nv = c.nv, cout = g->groups * g->mult;
+    const int64_t nv = c->nv, cout = g->groups * g->mult;
     const int64_t mids = nv > DW_TP_B ? (nv - 1) / DW_TP_B - 1 : 0;
     const IFN(dw_tp_fn) one = nv <= DW_TP_B ? whole[nv - 1] : NULL;
     const IFN(dw_tp_fn) tail = nv > DW_TP_B ? lastb[nv - (mids + 1) * DW_TP_B - 1] : NULL;
@@ -1753,12 +1753,12 @@ static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const TYPE *w, const TYPE
         const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
         TYPE *yp = y + u * g->out_plane;
         if (one != NULL) {
-            one(&c, xp, wo, bias, yp, 0);
+            one(c, xp, wo, bias, yp, 0);
         } else {
-            IFN(tp_first)(&c, xp, wo, bias, yp, 0);
+            IFN(tp_first)(c, xp, wo, bias, yp, 0);
             for (int64_t k = 1; k <= mids; k++)
-                IFN(tp_middle)(&c, xp, wo, bias, yp, k * DW_TP_B);
-            tail(&c, xp, wo, bias, yp, (mids + 1) * DW_TP_B);
+                IFN(tp_middle)(c, xp, wo, bias, yp, k * DW_TP_B);
+            tail(c, xp, wo, bias, yp, (mids + 1) * DW_TP_B);
         }
         if (++oc == cout) {
             oc = 0;
