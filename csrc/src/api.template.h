@@ -7,6 +7,27 @@
 #define KERNELS GCONV_CAT(gconv__kernels, SFX)
 #define FN(name) GCONV_CAT(name, SFX)
 
+/* Whether any of w[0..n) is infinite or NaN.  The exponent bits, all ones
+   for Inf and NaN, tested in blocks without an early exit inside a block:
+   the compiler vectorises the block loop (a scalar isfinite() loop cost a
+   tenth of a call on large weights). */
+int GCONV_CAT(gconv__nonfinite, SFX)(const TYPE *w, int64_t n)
+{
+    const UTYPE exp_mask = EXP_MASK;
+    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
+        const int64_t m = n - i0 < 4096 ? n - i0 : 4096;
+        UTYPE bad = 0;
+        for (int64_t i = 0; i < m; i++) {
+            UTYPE u;
+            memcpy(&u, w + i0 + i, sizeof u);
+            bad |= (UTYPE)((u & exp_mask) == exp_mask);
+        }
+        if (bad)
+            return 1;
+    }
+    return 0;
+}
+
 /* Whether a weight with an infinite or NaN value meets zero padding.  The
    padding rule (a tap over the padding adds w * 0, NaN for such a weight) is
    then left to the generic kernel, so that kernels that skip the padding
@@ -18,22 +39,7 @@ static int FN(nonfinite_over_padding)(const gconv_shape *s, const TYPE *weight)
         padded |= s->pad[j] > 0 || s->pad_after[j] > 0;
     if (!padded || weight == NULL)
         return 0;
-    /* The exponent bits, all ones for Inf and NaN, tested in blocks without
-       an early exit inside a block: the compiler vectorises the block loop
-       (a scalar isfinite() loop cost a tenth of a call on large weights). */
-    const UTYPE exp_mask = EXP_MASK;
-    for (int64_t i0 = 0; i0 < s->weight_elements; i0 += 4096) {
-        const int64_t n = s->weight_elements - i0 < 4096 ? s->weight_elements - i0 : 4096;
-        UTYPE bad = 0;
-        for (int64_t i = 0; i < n; i++) {
-            UTYPE u;
-            memcpy(&u, weight + i0 + i, sizeof u);
-            bad |= (UTYPE)((u & exp_mask) == exp_mask);
-        }
-        if (bad)
-            return 1;
-    }
-    return 0;
+    return GCONV_CAT(gconv__nonfinite, SFX)(weight, s->weight_elements);
 }
 
 static const KERNEL *FN(select_kernel)(gconv_shape *s, gconv_isa_level isa,

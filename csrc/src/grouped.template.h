@@ -1116,15 +1116,6 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
 
 /* ---- the call ---------------------------------------------------------------- */
 
-/* Whether a weight is infinite or NaN (w - w is then NaN, else 0). */
-static int FN(nonfinite)(const TYPE *w, int64_t n)
-{
-    int bad = 0;
-    for (int64_t i = 0; i < n; i++)
-        bad |= !(w[i] - w[i] == (TYPE)0);
-    return bad;
-}
-
 /* The weights of group g with the taps in (kd, channel) order:
    wt[o][kd][c] = w[o][c][kd] (kernels of KD x 1 x 1 taps). */
 static void FN(reorder_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt, int64_t g)
@@ -1144,7 +1135,7 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
        a weight that is not finite (looked for only where it matters) */
     int nf = 0;
     if (gk_depth_only(s) && (s->pad[0] > 0 || s->pad_after[0] > 0))
-        nf = FN(nonfinite)(w, s->weight_elements);
+        nf = GCONV_CAT(gconv__nonfinite, SFX)(w, s->weight_elements);
     FN(plan)(s, threads, nf, &p);
     const int reorder = p.depth && s->k[0] > 1;
     const int64_t P = (int64_t)p.nv * VL;

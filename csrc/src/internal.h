@@ -31,6 +31,10 @@
 GCONV_HIDDEN void *gconv__alloc(int64_t elements, size_t elem_size);
 GCONV_HIDDEN void gconv__free(void *ptr);
 
+/* Whether any of w[0..n) is infinite or NaN (api.c). */
+GCONV_HIDDEN int gconv__nonfinite_f32(const float *w, int64_t n);
+GCONV_HIDDEN int gconv__nonfinite_f64(const double *w, int64_t n);
+
 /* Largest element count any buffer may have: its size in bytes (8 per
    element at most) must fit in int64_t and size_t (on a 32-bit target the
    address space is the tighter limit). */
