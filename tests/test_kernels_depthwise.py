@@ -138,12 +138,16 @@ def test_specialised_wide_and_tall(isa, dtype):
 def test_large_output_streamed(isa, dtype):
     """Arrays of more than 24 MB take the streaming stores (whole aligned
     vectors bypass the caches; rows of 704 elements are 64-byte aligned, the
-    odd-sized second case mixes aligned and unaligned rows)."""
+    odd-sized second case mixes aligned and unaligned rows).  Inputs of 24 MB
+    and more (float64 in the first case, both types in the third) also ask
+    for the next plane while they compute one."""
     rng = np.random.default_rng(11)
     x, w, b = make(rng, 1, 8, 1, (600, 704), (3, 3), dtype)
     check(x, w, b, 1, (1, 1), (1, 1), 1, threads=(1, 2))
     x, w, b = make(rng, 2, 3, 1, (401, 1001), (5, 5), dtype)
     check(x, w, b, 2, (2, 2), (2, 2), 1, threads=(1, 3))
+    x, w, b = make(rng, 2, 7, 1, (500, 903), (3, 3), dtype)
+    check(x, w, b, 2, (1, 1), (1, 1), 1, threads=(1, 2, 3))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -615,10 +615,13 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, const TYPE *w, 
 
 /* R output rows oh, oh + dil, ... (stored from y) across the whole width;
    with dilation dil (stride 1) they read every dil-th input row, so they
-   share input rows as the rows of an undilated filter do. */
-ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *wv,
-                            VT bv, int64_t oh, TYPE *y, int64_t dil,
-                            const int KH, const int KW, const int S, const int R)
+   share input rows as the rows of an undilated filter do.  Before each
+   chunk, asks for a->pfstep cache lines from address pf on (below
+   a->pfend); returns where the next group goes on. */
+ISA_FN uintptr_t IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *wv,
+                                 VT bv, int64_t oh, TYPE *y, int64_t dil,
+                                 const int KH, const int KW, const int S, const int R,
+                                 uintptr_t pf)
 {
     const dw_geom *g = a->g;
     const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w, pw = g->pw;
@@ -640,6 +643,8 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
     }
     for (int64_t ci = 0; ci < nch; ci++) {
         const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
+        for (int64_t q = 0; q < a->pfstep && pf < a->pfend; q++, pf += 64)
+            _mm_prefetch((const char *)pf, _MM_HINT_T1);
         if (!DW_NARROW && ci >= ilo && ci < ihi) {
             IFN(spec_chunk)(xr, wv, a->w, bv, a->first, a->stream, mt->inner, y, ys, ow0, c0,
                             DW_VL, dil, KH, KW, S, R, 0);
@@ -659,6 +664,7 @@ ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *
                             KH, KW, S, R, 1);
         }
     }
+    return pf;
 }
 
 /* Output rows [oh0, oh1) of one channel, one filter depth slice; with
@@ -668,6 +674,7 @@ ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const 
 {
     const IFN(dw_mtab) *mt = (const IFN(dw_mtab) *)a->masks;
     const int64_t out_w = a->g->out_w, oh1 = a->oh1;
+    uintptr_t pf = a->pf;
     VT wv[DW_KMAX * DW_KMAX];
     DW_UNROLL
     for (int t = 0; t < KH * KW; t++)
@@ -681,19 +688,19 @@ ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const 
         TYPE *y = a->y + p * out_w;
         if (KH == 3 && S == 1 && DW_REGS >= 32) {
             for (; oh + 6 * dil < oh1; oh += 7 * dil, y += 7 * dil * out_w)
-                IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 7);
+                pf = IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 7, pf);
         }
         for (; oh + 3 * dil < oh1; oh += 4 * dil, y += 4 * dil * out_w)
-            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 4);
+            pf = IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 4, pf);
         switch ((oh1 - oh + dil - 1) / dil) {
         case 3:
-            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 3);
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 3, pf);
             break;
         case 2:
-            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 2);
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 2, pf);
             break;
         case 1:
-            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 1);
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 1, pf);
             break;
         default:
             break;
@@ -1796,6 +1803,21 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     a.g = g;
     a.stream = g->stream;
     a.nsl = 1;
+    a.pf = a.pfend = 0;
+    a.pfstep = 0;
+    /* inputs far larger than the caches (2-D, specialised kernels, one
+       unit per plane and one output channel per group): each chunk asks
+       for its share of the next plane, into the second-level cache, so
+       the memory works while the kernel computes (the hardware's own
+       prefetch runs too few lines ahead).  Alternated with PyTorch calls,
+       2 threads, batch 8: 3x3 stride 2 on 112x112 (float32, 39 MB in)
+       +16 %, float64 3x3 on 112x112 (26 MB) +22 %, on 56x56 (29 MB) +5 %.
+       On inputs that the last-level cache can keep between calls it
+       cost: float32 3x3 on 56x56 (15 MB) 27 % slower timed alone. */
+    const int pf_next = g->stream && g->spec >= 0 && g->in_d == 1 && g->kd == 1 &&
+                        g->mult == 1 && p->rblocks == 1 && p->mblocks == 1 &&
+                        (double)p->planes * (double)g->in_plane * (double)sizeof(TYPE) >=
+                            (double)DW_PF_BYTES;
 
     /* unit u is (plane, channel block mb, row block rb), rb fastest */
     int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
@@ -1820,6 +1842,19 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
         const int64_t r0 = rb * p->rper;
         const int64_t r1 = r0 + p->rper < rows ? r0 + p->rper : rows;
         const TYPE *xplane = x + plane * g->in_plane;
+        if (pf_next && u + 1 < u1) {
+            /* the next plane's lines over the chunks of this one: its
+               groups of rows (7 for 3x3 stride 1, else 4) times the
+               chunks of a row */
+            const int64_t bytes = g->in_plane * (int64_t)sizeof(TYPE);
+            const int64_t R = g->kh == 3 && g->sh == 1 && DW_REGS >= 32 ? 7 : 4;
+            const int64_t chunks = ((g->out_h + R - 1) / R) * ((g->out_w + DW_VL - 1) / DW_VL);
+            a.pf = (uintptr_t)(xplane + g->in_plane);
+            a.pfend = a.pf + (uintptr_t)bytes;
+            a.pfstep = (bytes / 64 + chunks - 1) / chunks;
+        } else {
+            a.pf = a.pfend = 0;
+        }
 
         /* the rows of each output depth slice in [r0, r1) */
         int64_t od = g->out_d == 1 ? 0 : r0 / g->out_h;
