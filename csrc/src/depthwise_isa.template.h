@@ -423,6 +423,10 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
 #define DW_TAPS_IN_REGS(n) ((n) <= 9 || DW_ISA == DW_ISA_AVX2)
 /* vector registers of the path */
 #define DW_REGS (DW_ISA == DW_ISA_AVX512 || DW_ISA == DW_ISA_AVX512Y ? 32 : 16)
+/* output rows per group of the specialised kernels (spec_plane): 7 for 3x3
+   stride 1 (7 divides the 7, 14, ..., 112 rows of common layers; 14
+   accumulators and 9 taps fit 32 registers), else 4 */
+#define DW_SPEC_ROWS(KH, S) ((KH) == 3 && (S) == 1 && DW_REGS >= 32 ? 7 : 4)
 
 #define V_SET1 IFN(v_set1)
 #define V_LOAD IFN(v_load)
@@ -681,12 +685,9 @@ ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const 
         wv[t] = DW_TAPS_IN_REGS(KH * KW) || S == 2 ? V_SET1(a->w[t]) : V_SET1((TYPE)0);
     const VT bv = V_SET1(a->bias);
     for (int64_t p = 0; p < dil && a->oh0 + p < oh1; p++) {
-        /* rows per pass: 7 for 3x3 stride 1 (7 divides the 7, 14, ..., 112
-           rows of common layers; 14 accumulators and 9 taps fit the 32
-           registers), else 4 */
         int64_t oh = a->oh0 + p;
         TYPE *y = a->y + p * out_w;
-        if (KH == 3 && S == 1 && DW_REGS >= 32) {
+        if (DW_SPEC_ROWS(KH, S) == 7) {
             for (; oh + 6 * dil < oh1; oh += 7 * dil, y += 7 * dil * out_w)
                 pf = IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 7, pf);
         }
@@ -1818,6 +1819,14 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
                         g->mult == 1 && p->rblocks == 1 && p->mblocks == 1 &&
                         (double)p->planes * (double)g->in_plane * (double)sizeof(TYPE) >=
                             (double)DW_PF_BYTES;
+    const int64_t pfbytes = g->in_plane * (int64_t)sizeof(TYPE);
+    if (pf_next) {
+        /* the next plane's lines over the chunks of a plane: its groups of
+           rows times the chunks of a row */
+        const int64_t R = DW_SPEC_ROWS(g->kh, g->sh);
+        const int64_t chunks = ((g->out_h + R - 1) / R) * ((g->out_w + DW_VL - 1) / DW_VL);
+        a.pfstep = (pfbytes / 64 + chunks - 1) / chunks;
+    }
 
     /* unit u is (plane, channel block mb, row block rb), rb fastest */
     int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
@@ -1843,15 +1852,8 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
         const int64_t r1 = r0 + p->rper < rows ? r0 + p->rper : rows;
         const TYPE *xplane = x + plane * g->in_plane;
         if (pf_next && u + 1 < u1) {
-            /* the next plane's lines over the chunks of this one: its
-               groups of rows (7 for 3x3 stride 1, else 4) times the
-               chunks of a row */
-            const int64_t bytes = g->in_plane * (int64_t)sizeof(TYPE);
-            const int64_t R = g->kh == 3 && g->sh == 1 && DW_REGS >= 32 ? 7 : 4;
-            const int64_t chunks = ((g->out_h + R - 1) / R) * ((g->out_w + DW_VL - 1) / DW_VL);
             a.pf = (uintptr_t)(xplane + g->in_plane);
-            a.pfend = a.pf + (uintptr_t)bytes;
-            a.pfstep = (bytes / 64 + chunks - 1) / chunks;
+            a.pfend = a.pf + (uintptr_t)pfbytes;
         } else {
             a.pf = a.pfend = 0;
         }
@@ -1926,6 +1928,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 #undef DW_NARROW
 #undef DW_STREAMS
 #undef DW_TAPS_IN_REGS
+#undef DW_SPEC_ROWS
 #undef DW_REGS
 #undef V_SET1
 #undef V_PIN
