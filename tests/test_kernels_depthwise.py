@@ -138,9 +138,9 @@ def test_specialised_wide_and_tall(isa, dtype):
 def test_large_output_streamed(isa, dtype):
     """Arrays of more than 24 MB take the streaming stores (whole aligned
     vectors bypass the caches; rows of 704 elements are 64-byte aligned, the
-    odd-sized second case mixes aligned and unaligned rows).  Inputs of 24 MB
-    and more (float64 in the first case, both types in the third) also ask
-    for the next plane while they compute one."""
+    odd-sized second case mixes aligned and unaligned rows), and they ask for
+    the next plane while they compute one, as every specialised kernel does
+    on planes that take one unit each."""
     rng = np.random.default_rng(11)
     x, w, b = make(rng, 1, 8, 1, (600, 704), (3, 3), dtype)
     check(x, w, b, 1, (1, 1), (1, 1), 1, threads=(1, 2))

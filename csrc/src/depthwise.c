@@ -133,10 +133,6 @@
    caches (it would only evict the input before anyone reads it back). */
 #define DW_STREAM_BYTES (24 << 20)
 
-/* Inputs of at least this many bytes: the specialised kernels ask for the
-   next plane while they compute the current one (dw_task). */
-#define DW_PF_BYTES (24 << 20)
-
 /* Below this many multiply-adds a call runs on one thread: starting the
    team would cost more than it saves. */
 #define DW_SMALL_WORK 40000

@@ -1806,19 +1806,18 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     a.nsl = 1;
     a.pf = a.pfend = 0;
     a.pfstep = 0;
-    /* inputs far larger than the caches (2-D, specialised kernels, one
-       unit per plane and one output channel per group): each chunk asks
-       for its share of the next plane, into the second-level cache, so
-       the memory works while the kernel computes (the hardware's own
-       prefetch runs too few lines ahead).  Alternated with PyTorch calls,
-       2 threads, batch 8: 3x3 stride 2 on 112x112 (float32, 39 MB in)
-       +16 %, float64 3x3 on 112x112 (26 MB) +22 %, on 56x56 (29 MB) +5 %.
-       On inputs that the last-level cache can keep between calls it
-       cost: float32 3x3 on 56x56 (15 MB) 27 % slower timed alone. */
-    const int pf_next = g->stream && g->spec >= 0 && g->in_d == 1 && g->kd == 1 &&
-                        g->mult == 1 && p->rblocks == 1 && p->mblocks == 1 &&
-                        (double)p->planes * (double)g->in_plane * (double)sizeof(TYPE) >=
-                            (double)DW_PF_BYTES;
+    /* 2-D, specialised kernels, one unit per plane and one output channel
+       per group: each chunk asks for its share of the next plane, into the
+       second-level cache, so the memory works while the kernel computes
+       (the hardware's own prefetch ramps up on each of the plane's row
+       streams anew, too late for planes of a few KB).  Alternated with
+       PyTorch calls (whose own arrays evict ours from the caches), 2
+       threads, float32, batch 8: 3x3 on 56x56 (14 MB in) 1.23 -> 0.65 ms,
+       5x5 on 28x28 0.72 -> 0.41 ms, 7x7 on 56x56 2.45 -> 0.99 ms; timed
+       alone unchanged or faster (3x3 dilated 2 on 33x33 0.58 -> 0.46 ms),
+       batch 1 unchanged. */
+    const int pf_next = g->spec >= 0 && g->in_d == 1 && g->kd == 1 && g->mult == 1 &&
+                        p->rblocks == 1 && p->mblocks == 1;
     const int64_t pfbytes = g->in_plane * (int64_t)sizeof(TYPE);
     if (pf_next) {
         /* the next plane's lines over the chunks of a plane: its groups of
