@@ -21,10 +21,9 @@ typedef struct DW_ARGS {
     int64_t oh0, oh1;
     const void *masks;          /* the vector path's border masks */
     const TYPE *zeros;          /* in_w zeros: the rows of the padding */
-    uintptr_t pf, pfend;        /* specialised kernels: the address range of
-                                   the next plane's input to ask for (empty:
-                                   none), pfstep cache lines per chunk */
-    int64_t pfstep;
+    dw_pf pf;                   /* specialised kernels: the next plane's
+                                   lines to ask for (empty ranges: none) */
+    int64_t pfstep, pfystep;    /* lines of its input, output per chunk */
 } DW_ARGS;
 
 /* A row of zeros for the rows of the padding (read only). */

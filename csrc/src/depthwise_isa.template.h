@@ -620,12 +620,11 @@ ISA_FN void IFN(spec_chunk)(const TYPE *const *xr, const VT *wv, const TYPE *w, 
 /* R output rows oh, oh + dil, ... (stored from y) across the whole width;
    with dilation dil (stride 1) they read every dil-th input row, so they
    share input rows as the rows of an undilated filter do.  Before each
-   chunk, asks for a->pfstep cache lines from address pf on (below
-   a->pfend); returns where the next group goes on. */
-ISA_FN uintptr_t IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *wv,
-                                 VT bv, int64_t oh, TYPE *y, int64_t dil,
-                                 const int KH, const int KW, const int S, const int R,
-                                 uintptr_t pf)
+   chunk, asks for the next a->pfstep input and a->pfystep output lines of
+   the ranges in *pf (into the second-level cache), and moves them on. */
+ISA_FN void IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const VT *wv, VT bv,
+                            int64_t oh, TYPE *y, int64_t dil, const int KH, const int KW,
+                            const int S, const int R, dw_pf *pf)
 {
     const dw_geom *g = a->g;
     const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w, pw = g->pw;
@@ -647,8 +646,10 @@ ISA_FN uintptr_t IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const
     }
     for (int64_t ci = 0; ci < nch; ci++) {
         const int64_t ow0 = ci * DW_VL, c0 = ow0 * S - pw;
-        for (int64_t q = 0; q < a->pfstep && pf < a->pfend; q++, pf += 64)
-            _mm_prefetch((const char *)pf, _MM_HINT_T1);
+        for (int64_t q = 0; q < a->pfstep && pf->x < pf->xend; q++, pf->x += 64)
+            _mm_prefetch((const char *)pf->x, _MM_HINT_T1);
+        for (int64_t q = 0; q < a->pfystep && pf->y < pf->yend; q++, pf->y += 64)
+            _mm_prefetch((const char *)pf->y, _MM_HINT_T1);
         if (!DW_NARROW && ci >= ilo && ci < ihi) {
             IFN(spec_chunk)(xr, wv, a->w, bv, a->first, a->stream, mt->inner, y, ys, ow0, c0,
                             DW_VL, dil, KH, KW, S, R, 0);
@@ -668,7 +669,6 @@ ISA_FN uintptr_t IFN(spec_group)(const DW_ARGS *a, const IFN(dw_mtab) *mt, const
                             KH, KW, S, R, 1);
         }
     }
-    return pf;
 }
 
 /* Output rows [oh0, oh1) of one channel, one filter depth slice; with
@@ -678,7 +678,7 @@ ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const 
 {
     const IFN(dw_mtab) *mt = (const IFN(dw_mtab) *)a->masks;
     const int64_t out_w = a->g->out_w, oh1 = a->oh1;
-    uintptr_t pf = a->pf;
+    dw_pf pf = a->pf;
     VT wv[DW_KMAX * DW_KMAX];
     DW_UNROLL
     for (int t = 0; t < KH * KW; t++)
@@ -689,19 +689,19 @@ ISA_FN void IFN(spec_plane)(const DW_ARGS *a, const int KH, const int KW, const 
         TYPE *y = a->y + p * out_w;
         if (DW_SPEC_ROWS(KH, S) == 7) {
             for (; oh + 6 * dil < oh1; oh += 7 * dil, y += 7 * dil * out_w)
-                pf = IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 7, pf);
+                IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 7, &pf);
         }
         for (; oh + 3 * dil < oh1; oh += 4 * dil, y += 4 * dil * out_w)
-            pf = IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 4, pf);
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 4, &pf);
         switch ((oh1 - oh + dil - 1) / dil) {
         case 3:
-            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 3, pf);
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 3, &pf);
             break;
         case 2:
-            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 2, pf);
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 2, &pf);
             break;
         case 1:
-            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 1, pf);
+            IFN(spec_group)(a, mt, wv, bv, oh, y, dil, KH, KW, S, 1, &pf);
             break;
         default:
             break;
@@ -1802,10 +1802,13 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     const int64_t in_hw = g->in_h * g->in_w;
     const int64_t rows = g->out_d * g->out_h;
     a.g = g;
-    a.stream = g->stream;
+    a.stream = g->stream && (double)p->planes *
+                                (double)(g->in_plane + g->mult * g->out_plane) *
+                                (double)sizeof(TYPE) >=
+                            (double)DW_SPEC_STREAM_BYTES;
     a.nsl = 1;
-    a.pf = a.pfend = 0;
-    a.pfstep = 0;
+    a.pf.x = a.pf.xend = a.pf.y = a.pf.yend = 0;
+    a.pfstep = a.pfystep = 0;
     /* 2-D, specialised kernels, one unit per plane and one output channel
        per group: each chunk asks for its share of the next plane, into the
        second-level cache, so the memory works while the kernel computes
@@ -1815,16 +1818,23 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
        threads, float32, batch 8: 3x3 on 56x56 (14 MB in) 1.23 -> 0.65 ms,
        5x5 on 28x28 0.72 -> 0.41 ms, 7x7 on 56x56 2.45 -> 0.99 ms; timed
        alone unchanged or faster (3x3 dilated 2 on 33x33 0.58 -> 0.46 ms),
-       batch 1 unchanged. */
+       batch 1 unchanged.  The next plane's output lines too, unless
+       streaming stores write them past the caches: a store to a line
+       that is not in the caches waits for it to be read, the same
+       latency (effb0 5x5 on 28x28, batch 8, after 64 MB of other memory
+       traffic: 0.67 -> 0.42 ms; 3x3 on 56x56: 0.91 -> 0.62 ms). */
     const int pf_next = g->spec >= 0 && g->in_d == 1 && g->kd == 1 && g->mult == 1 &&
                         p->rblocks == 1 && p->mblocks == 1;
     const int64_t pfbytes = g->in_plane * (int64_t)sizeof(TYPE);
+    const int64_t pfybytes = g->out_plane * (int64_t)sizeof(TYPE);
     if (pf_next) {
         /* the next plane's lines over the chunks of a plane: its groups of
            rows times the chunks of a row */
         const int64_t R = DW_SPEC_ROWS(g->kh, g->sh);
         const int64_t chunks = ((g->out_h + R - 1) / R) * ((g->out_w + DW_VL - 1) / DW_VL);
         a.pfstep = (pfbytes / 64 + chunks - 1) / chunks;
+        if (!a.stream)
+            a.pfystep = (pfybytes / 64 + chunks - 1) / chunks;
     }
 
     /* unit u is (plane, channel block mb, row block rb), rb fastest */
@@ -1851,10 +1861,12 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
         const int64_t r1 = r0 + p->rper < rows ? r0 + p->rper : rows;
         const TYPE *xplane = x + plane * g->in_plane;
         if (pf_next && u + 1 < u1) {
-            a.pf = (uintptr_t)(xplane + g->in_plane);
-            a.pfend = a.pf + (uintptr_t)pfbytes;
+            a.pf.x = (uintptr_t)(xplane + g->in_plane);
+            a.pf.xend = a.pf.x + (uintptr_t)pfbytes;
+            a.pf.y = (uintptr_t)(y + (plane + 1) * g->out_plane);
+            a.pf.yend = a.pf.y + (uintptr_t)pfybytes;
         } else {
-            a.pf = a.pfend = 0;
+            a.pf.x = a.pf.xend = a.pf.y = a.pf.yend = 0;
         }
 
         /* the rows of each output depth slice in [r0, r1) */
