@@ -177,7 +177,8 @@ def test_channel_blocked_small_planes(isa, dtype):
     """Small planes with many channels: blocks of a vector's worth of
     channels (16, 8 or 4), full and partial, are transposed into tiles
     (rows of at most 8 elements or 7x7 and larger filters with AVX-512,
-    float64 5x5 on rows of at most 20, every small float plane with AVX2);
+    5x5 on rows of at most 20 (float64) or of 17 to 24 (float32), every
+    small float plane with AVX2);
     3x3, 5x5 and 7x7 at stride 1 keep the taps of a row in registers."""
     rng = np.random.default_rng(11)
     for (cin, mult, sp, k, s, pb, pa, d) in [
@@ -189,6 +190,7 @@ def test_channel_blocked_small_planes(isa, dtype):
             ((40, 1, (14, 14), (3, 3), 1, (1, 1), (1, 1), 1)),
             ((34, 1, (14, 14), (5, 5), 1, (2, 2), (2, 2), 1)),
             ((26, 1, (17, 20), (5, 5), 1, (2, 2), (2, 2), 1)),
+            ((35, 1, (6, 23), (5, 5), 1, (2, 1), (1, 2), 1)),
             ((50, 1, (7, 7), (3, 3), 1, (1, 1), (1, 1), 1)),
             ((70, 1, (5, 6), (3, 3), 1, (0, 1), (2, 0), 1)),
             ((64, 1, (12, 10), (7, 7), 1, (3, 3), (3, 3), 1)),
