@@ -177,8 +177,7 @@ def test_channel_blocked_small_planes(isa, dtype):
     """Small planes with many channels: blocks of a vector's worth of
     channels (16, 8 or 4), full and partial, are transposed into tiles
     (rows of at most 8 elements or 7x7 and larger filters with AVX-512,
-    5x5 on rows of at most 20 (float64) or of 17 to 24 (float32), every
-    small float plane with AVX2);
+    float32 5x5 on rows of 17 to 24, every small float plane with AVX2);
     3x3, 5x5 and 7x7 at stride 1 keep the taps of a row in registers."""
     rng = np.random.default_rng(11)
     for (cin, mult, sp, k, s, pb, pa, d) in [

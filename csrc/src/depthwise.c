@@ -416,9 +416,11 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
                (g->kvol >= 25 && g->sh == 1 && g->sw == 1 && g->out_w > vl && g->out_w <= 24);
     if (!avx512)
         return narrow || g->kvol >= 25;
-    /* float64 5x5 at batch 8, 2 threads, against the specialised kernels:
-       rows of 10 +75 %, 14 +32 %, 20 +19 %, 24 5 % slower */
-    return g->kvol >= 49 || (g->out_w <= 20 && g->kvol >= 25);
+    /* float64 5x5 on rows of 10 to 20 would be 19 to 75 % faster timed
+       alone, but 14x14 at batch 8 alternated with PyTorch's float64 calls
+       was 40 % slower (0.66 -> 0.93 ms): those stay on the specialised
+       kernels */
+    return g->kvol >= 49 || (narrow && g->kvol >= 25);
 }
 
 /* Whether the 2-D channel-blocked task asks for the next unit's planes
