@@ -474,20 +474,24 @@ static void FN(plan)(const gconv_shape *s, int threads, int nonfinite, gk_plan *
     p->occ = gk_ceil_div(p->nob, p->nocc);
     p->nocc = gk_ceil_div(p->nob, p->occ);
     p->items *= p->nocc;
-    /* the next item's input is fetched while an item computes, whatever
-       the size: an array that the caches held at the last call may be
-       gone by the next (another library's call in between, other
-       programs).  Batch 8, 2 threads, float32, after 64 MB of other
-       memory traffic: resnext50 stage 2 (256 channels, 28x28) 1.31 ->
-       0.99 ms, stage 3 0.99 -> 0.85 ms, stage 4 0.86 -> 0.79 ms;
-       unchanged when the caches hold the arrays.  In place, the K input
-       rows of a block are K short streams, which the hardware follows
-       badly: worth fetching for few rows, and not on small inputs (1x1 on
-       60 channels of 28x28 at batch 8, 1.5 MB: 4 % slower with it) */
+    /* the next item's input is fetched while an item computes when the
+       input is larger than GK_PREFETCH_BYTES or holds a batch of several
+       items: an array that the caches held at the last call may be gone
+       by the next (another library's call in between, other programs),
+       the more so as the work around the call grows with the batch.
+       Batch 8, 2 threads, float32, after 64 MB of other memory traffic:
+       resnext50 stage 2 (256 channels, 28x28) 1.31 -> 0.99 ms, stage 3
+       0.99 -> 0.85 ms, stage 4 0.86 -> 0.79 ms; unchanged when the caches
+       hold the arrays.  At batch 1 the caches mostly hold the input and
+       the prefetches cost: 3x3 stride 2 on 256 channels of 56x56 12 %
+       slower.  In place, the K input rows of a block are K short streams,
+       which the hardware follows badly: worth fetching for few rows, and
+       not on small inputs (1x1 on 60 channels of 28x28 at batch 8, 1.5 MB:
+       4 % slower with it) */
     const double in_bytes = (double)s->input_elements * sizeof(TYPE);
     p->prefetch = p->depth ? 0
-                : p->mode == GK_INPLACE ? in_bytes > GK_PREFETCH_BYTES && p->K <= 32
-                                        : 1;
+                : p->mode == GK_INPLACE ? in_bytes > GK_PREFETCH_BYTES / 4 && p->K <= 32
+                                        : in_bytes > GK_PREFETCH_BYTES || s->batch > 1;
     p->nt = gk_threads(threads, flops, p->items);
 }
 
