@@ -39,6 +39,26 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, const TYPE *w, VT b
     DW_UNROLL
     for (int i = 0; i < NI; i++) {
         const TYPE *row = xr[i];
+#if DW_S1_ALIGN
+        if (DW_S1_ALIGN_OK(KW) && S == 1 && dil == 1) {
+            /* two loads; the other taps' vectors shifted out of them */
+            VT xp = MASKED ? IFN(v_load_mask)(row, c0, mk[0]) : V_LOAD(row + c0);
+            VT xq = IFN(v_load_mask)(row, c0 + DW_VL,
+                                     MASKED ? mk[KW] : IFN(m_lanes)(0, KW - 1));
+            V_PIN(xp);
+            V_PIN(xq);
+            DW_UNROLL
+            for (int kw = 0; kw < KW; kw++) {
+                VT xv = kw == 0 ? xp : IFN(v_alignr)(xq, xp, kw);
+                DW_UNROLL
+                for (int r = 0; r < R; r++) {
+                    const int kh = i - r;
+                    if (kh >= 0 && kh < KH)
+                        acc[kh & CH][r] = V_FMA(DW_TAP(kh * KW + kw), xv, acc[kh & CH][r]);
+                }
+            }
+        } else
+#endif
         if (S == 1) {
             DW_UNROLL
             for (int kw = 0; kw < KW; kw++) {

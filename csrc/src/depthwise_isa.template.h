@@ -126,7 +126,7 @@ ISA_FN void IFN(v_transpose)(VT *r)
         r[i] = t[i];
 }
 #  endif
-/* lanes j.. of lo followed by the first j lanes of hi (1 <= j <= 3) */
+/* lanes j.. of lo followed by the first j lanes of hi (1 <= j <= 6) */
 ISA_FN VT IFN(v_alignr)(VT hi, VT lo, int j)
 {
 #  if DW_DOUBLE
@@ -141,8 +141,14 @@ ISA_FN VT IFN(v_alignr)(VT hi, VT lo, int j)
         return DW_ALIGNR(1);
     case 2:
         return DW_ALIGNR(2);
-    default:
+    case 3:
         return DW_ALIGNR(3);
+    case 4:
+        return DW_ALIGNR(4);
+    case 5:
+        return DW_ALIGNR(5);
+    default:
+        return DW_ALIGNR(6);
     }
 #  undef DW_ALIGNR
 }
@@ -426,6 +432,12 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
 /* output rows per group of the specialised kernels (spec_plane): 7 for 3x3
    stride 1 (7 divides the 7, 14, ..., 112 rows of common layers; 14
    accumulators and 9 taps fit 32 registers), else 4 */
+/* DW_S1_ALIGN: at stride 1, filters of 5 and 7 taps a row load two
+   vectors of each input row per chunk and make the other taps' vectors
+   with valign (AVX-512): most of the loads of the taps would cross a cache
+   line.  (3x3: the loads were faster.) */
+#define DW_S1_ALIGN (DW_ISA == DW_ISA_AVX512)
+#define DW_S1_ALIGN_OK(KW) (DW_S1_ALIGN && (KW) >= 5 && (KW) - 1 <= DW_VL)
 #define DW_SPEC_ROWS(KH, S) ((KH) == 3 && (S) == 1 && DW_REGS >= 32 ? 7 : 4)
 
 #define V_SET1 IFN(v_set1)
@@ -563,6 +575,11 @@ ISA_FN void IFN(chunk_masks)(MT *mk, int64_t c0, int64_t in_w, int KW, int S, in
     if (S == 1) {
         for (int t = 0; t < KW; t++)
             mk[t] = IFN(m_range)(c0 + t * dil, in_w);
+#if DW_S1_ALIGN
+        /* the second vector of the shifted taps: its first KW - 1 lanes */
+        if (DW_S1_ALIGN_OK(KW) && dil == 1)
+            mk[KW] = IFN(m_range)(c0 + DW_VL, c0 + DW_VL + KW - 1 < in_w ? c0 + DW_VL + KW - 1 : in_w);
+#endif
     } else if (DW_S2_ALIGN_OK(KW)) {
         for (int t = 0; t < 3; t++) {
             /* C: lanes past KW - 2 are not needed */
@@ -1965,6 +1982,8 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 #endif
 #undef DW_HAS_CB
 #undef DW_S2_ALIGN
+#undef DW_S1_ALIGN
+#undef DW_S1_ALIGN_OK
 #undef DW_S2_ALIGN_OK
 #undef DW_CHAINS
 #undef DW_NARROW
