@@ -1482,10 +1482,21 @@ ISA_FN void IFN(nw_group)(const TYPE *xb, const TYPE *w, VT bv, TYPE *y, int64_t
     }
     DW_UNROLL
     for (int i = 0; i < R - 1 + K; i++) {
+#if DW_S1_ALIGN
+        /* as in spec_chunk: two loads, the other taps by valign */
+        VT xp = V_LOAD(xb + i * pitch);
+        VT xq = IFN(v_load_mask)(xb + i * pitch, DW_VL, IFN(m_lanes)(0, K - 1));
+        V_PIN(xp);
+        V_PIN(xq);
+#endif
         DW_UNROLL
         for (int kw = 0; kw < K; kw++) {
+#if DW_S1_ALIGN
+            VT xv = kw == 0 ? xp : IFN(v_alignr)(xq, xp, kw);
+#else
             VT xv = V_LOAD(xb + i * pitch + kw);
             V_PIN(xv);
+#endif
             DW_UNROLL
             for (int r = 0; r < R; r++) {
                 const int kh = i - r;
