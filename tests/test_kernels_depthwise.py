@@ -208,6 +208,27 @@ def test_channel_blocked_small_planes(isa, dtype):
     check(x, w, b, 1, (1, 3, 3), (1, 3, 3), 1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [5, 7])
+def test_narrow_planes(isa, dtype, k):
+    """5x5 and 7x7 at stride 1 on output rows of more than half a vector and
+    at most one (AVX-512 float32: 9 to 16): the input rows are copied between
+    zero columns first, as whole vectors (zero past the row) unless the left
+    padding is as wide as the filter (then masked: the vector would reach
+    past the buffer row)."""
+    rng = np.random.default_rng(40 + k)
+    cases = 0
+    for i, (p, wd) in enumerate(itertools.product(range(k + 2), [3, 4, 7, 9, 10, 12, 14, 16])):
+        pa = (p, (p + i) % (k + 2)) if i % 3 == 0 else (p, p)
+        h = 5 + i % 13
+        if not valid((h, wd), (k, k), (1, 1), (p, p), pa, (1, 1)):
+            continue
+        x, w, b = make(rng, 1 + i % 2, 3, 1 + (i % 7 == 0), (h, wd), (k, k), dtype)
+        check(x, w, b, 1, (p, p), pa, 1, threads=(1, 2))
+        cases += 1
+    assert cases > 40
+
+
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_flat_planes(isa, dtype):

@@ -1523,6 +1523,8 @@ ISA_FN void IFN(nw_rows)(const dw_geom *g, const TYPE *buf, const TYPE *w, TYPE 
     const VT bv = V_SET1(bias);
     const int64_t out_w = g->out_w, pitch = DW_VL + K - 1;
     int64_t r = r0;
+    for (; r + 7 <= r1; r += 7)
+        IFN(nw_group)(buf + r * pitch, w, bv, y + r * out_w, out_w, K, 7);
     for (; r + 4 <= r1; r += 4)
         IFN(nw_group)(buf + r * pitch, w, bv, y + r * out_w, out_w, K, 4);
     switch (r1 - r) {
@@ -1571,10 +1573,25 @@ ISA_FN void IFN(nw_fill)(const dw_geom *g, const dw_split *p, const TYPE *xplane
     int64_t i0 = r0 - g->ph, i1 = r1 - 1 - g->ph + g->kh;
     i0 = i0 < 0 ? 0 : i0;
     i1 = i1 > g->in_h ? g->in_h : i1;
-    const int64_t in_w = g->in_w;
-    for (int64_t ih = i0; ih < i1; ih++) {
-        const TYPE *src = xplane + ih * in_w;
-        TYPE *dst = buf + (ih + g->ph) * pitch + g->pw;
+    /* the geometry in locals: the vector stores may alias anything, so
+       the compiler would read g again after each one */
+    const int64_t in_w = g->in_w, pw = g->pw;
+    const TYPE *src = xplane + i0 * in_w;
+    TYPE *dst = buf + (i0 + g->ph) * pitch + pw;
+    if (in_w <= DW_VL) {
+        /* one vector a row, zero past the row: stored whole when it ends
+           inside the buffer row (the zero columns it covers stay zero) */
+        const MT m = IFN(m_lanes)(0, (int)in_w);
+        if (pw + DW_VL <= pitch) {
+            for (int64_t ih = i0; ih < i1; ih++, src += in_w, dst += pitch)
+                V_STORE(dst, IFN(v_maskz_load)(m, src));
+        } else {
+            for (int64_t ih = i0; ih < i1; ih++, src += in_w, dst += pitch)
+                IFN(v_mask_store)(dst, m, IFN(v_maskz_load)(m, src));
+        }
+        return;
+    }
+    for (int64_t ih = i0; ih < i1; ih++, src += in_w, dst += pitch) {
         int64_t c = 0;
         for (; c + DW_VL <= in_w; c += DW_VL)
             V_STORE(dst + c, V_LOAD(src + c));
