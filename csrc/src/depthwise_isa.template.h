@@ -1523,8 +1523,6 @@ ISA_FN void IFN(nw_rows)(const dw_geom *g, const TYPE *buf, const TYPE *w, TYPE 
     const VT bv = V_SET1(bias);
     const int64_t out_w = g->out_w, pitch = DW_VL + K - 1;
     int64_t r = r0;
-    for (; r + 7 <= r1; r += 7)
-        IFN(nw_group)(buf + r * pitch, w, bv, y + r * out_w, out_w, K, 7);
     for (; r + 4 <= r1; r += 4)
         IFN(nw_group)(buf + r * pitch, w, bv, y + r * out_w, out_w, K, 4);
     switch (r1 - r) {
