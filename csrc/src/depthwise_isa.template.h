@@ -429,15 +429,15 @@ ISA_FN MT IFN(m_lanes)(int lo, int hi)
 #define DW_TAPS_IN_REGS(n) ((n) <= 9 || DW_ISA == DW_ISA_AVX2)
 /* vector registers of the path */
 #define DW_REGS (DW_ISA == DW_ISA_AVX512 || DW_ISA == DW_ISA_AVX512Y ? 32 : 16)
-/* output rows per group of the specialised kernels (spec_plane): 7 for 3x3
-   stride 1 (7 divides the 7, 14, ..., 112 rows of common layers; 14
-   accumulators and 9 taps fit 32 registers), else 4 */
 /* DW_S1_ALIGN: at stride 1, filters of 5 and 7 taps a row load two
    vectors of each input row per chunk and make the other taps' vectors
    with valign (AVX-512): most of the loads of the taps would cross a cache
    line.  (3x3: the loads were faster.) */
 #define DW_S1_ALIGN (DW_ISA == DW_ISA_AVX512)
 #define DW_S1_ALIGN_OK(KW) (DW_S1_ALIGN && (KW) >= 5 && (KW) - 1 <= DW_VL)
+/* output rows per group of the specialised kernels (spec_plane): 7 for 3x3
+   stride 1 (7 divides the 7, 14, ..., 112 rows of common layers; 14
+   accumulators and 9 taps fit 32 registers), else 4 */
 #define DW_SPEC_ROWS(KH, S) ((KH) == 3 && (S) == 1 && DW_REGS >= 32 ? 7 : 4)
 
 #define V_SET1 IFN(v_set1)

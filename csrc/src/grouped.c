@@ -327,6 +327,29 @@ typedef struct { double v[4]; } gk_gv_f64;
 GK_GENERIC_OPS(float, gk_gv_f32)
 GK_GENERIC_OPS(double, gk_gv_f64)
 
+/* The position of item it of phase mode: batch n, group g, output depth
+   od, row block rbi, column block cbi, output-channel share occi. */
+typedef struct gk_pos {
+    int64_t n, g, od, rbi, cbi, occi;
+} gk_pos;
+
+static gk_pos gk_item_pos(const gk_plan *p, const gconv_shape *s, int64_t it)
+{
+    gk_pos q;
+    int64_t t = it;
+    q.occi = t % p->nocc;
+    t /= p->nocc;
+    q.cbi = t % p->ncb;
+    t /= p->ncb;
+    q.rbi = t % p->nrb;
+    t /= p->nrb;
+    q.od = t % s->out[0];
+    t /= s->out[0];
+    q.g = t % s->groups;
+    q.n = t / s->groups;
+    return q;
+}
+
 #define GTARGET
 #define VL 4
 

@@ -818,16 +818,10 @@ static void FN(segments)(FN(kargs) *a, gk_seg *seg, const FN(rowrun) *runs, int 
 static void FN(pf_item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                         const TYPE *x, gk_pf *pf)
 {
-    int64_t t = it / p->nocc;
-    t /= p->ncb;
-    const int64_t rbi = t % p->nrb;
-    t /= p->nrb;
-    const int64_t od = t % s->out[0];
-    t /= s->out[0];
-    const int64_t g = t % s->groups, n = t / s->groups;
+    const gk_pos q = gk_item_pos(p, s, it);
     const int64_t ID = s->in[0], IH = s->in[1], IW = s->in[2];
-    int64_t d0 = od * s->stride[0] - s->pad[0], d1 = d0 + (s->k[0] - 1) * s->dil[0];
-    int64_t h0 = rbi * p->RB * s->stride[1] - s->pad[1];
+    int64_t d0 = q.od * s->stride[0] - s->pad[0], d1 = d0 + (s->k[0] - 1) * s->dil[0];
+    int64_t h0 = q.rbi * p->RB * s->stride[1] - s->pad[1];
     int64_t h1 = h0 + (p->RBq - 1) * s->stride[1] + (s->stride[1] - 1);
     d0 = d0 < 0 ? 0 : d0;
     d1 = d1 >= ID ? ID - 1 : d1;
@@ -838,7 +832,7 @@ static void FN(pf_item)(const gk_plan *p, const gconv_shape *s, int64_t it,
     if (d0 > d1 || h0 > h1)
         return;
     const int64_t start = (d0 * IH + h0) * IW, end = (d1 * IH + h1 + 1) * IW;
-    pf->base = (const char *)(x + (n * s->in_channels + g * s->cin_g) * s->in_plane + start);
+    pf->base = (const char *)(x + (q.n * s->in_channels + q.g * s->cin_g) * s->in_plane + start);
     pf->stride = s->in_plane * (int64_t)sizeof(TYPE);
     pf->bytes = (end - start) * (int64_t)sizeof(TYPE);
     pf->nchan = s->cin_g;
@@ -854,16 +848,11 @@ static void FN(pf_out_item)(const gk_plan *p, const gconv_shape *s, int64_t it, 
     pf->nchan = 0;
     if (p->nocc != 1 || p->ncb != 1)
         return;
-    int64_t t = it;
-    const int64_t rbi = t % p->nrb;
-    t /= p->nrb;
-    const int64_t od = t % s->out[0];
-    t /= s->out[0];
-    const int64_t g = t % s->groups, n = t / s->groups;
+    const gk_pos q = gk_item_pos(p, s, it);
     const int64_t OH = s->out[1], OW = s->out[2];
-    const int64_t oh0 = rbi * p->RB, rb = OH - oh0 < p->RB ? OH - oh0 : p->RB;
-    pf->base = (const char *)(y + (n * s->out_channels + g * s->cout_g) * s->out_plane +
-                              (od * OH + oh0) * OW);
+    const int64_t oh0 = q.rbi * p->RB, rb = OH - oh0 < p->RB ? OH - oh0 : p->RB;
+    pf->base = (const char *)(y + (q.n * s->out_channels + q.g * s->cout_g) * s->out_plane +
+                              (q.od * OH + oh0) * OW);
     pf->stride = s->out_plane * (int64_t)sizeof(TYPE);
     pf->bytes = rb * OW * (int64_t)sizeof(TYPE);
     pf->nchan = s->cout_g;
@@ -921,14 +910,9 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
     a.accumulate = 0;
 
     if (p->mode == GK_PHASE) {
-        const int64_t cbi = t % p->ncb;
-        t /= p->ncb;
-        const int64_t rbi = t % p->nrb;
-        t /= p->nrb;
-        const int64_t od = t % s->out[0];
-        t /= s->out[0];
-        const int64_t g = t % G, n = t / G;
-        const int64_t oh0 = rbi * p->RB, ow0 = cbi * p->CB;
+        const gk_pos q = gk_item_pos(p, s, it);
+        const int64_t od = q.od, g = q.g, n = q.n;
+        const int64_t oh0 = q.rbi * p->RB, ow0 = q.cbi * p->CB;
         const int64_t rb = OH - oh0 < p->RB ? OH - oh0 : p->RB;
         const int64_t cb = OW - ow0 < p->CB ? OW - ow0 : p->CB;
         const int64_t Ws = p->Ws;
