@@ -7,7 +7,8 @@
  */
 /* One vector chunk (output columns ow0 ...) of R rows from y (row pitch
    ys); stride 1 taps dil columns apart.  MASKED: the chunk reads outside the row or stores nst < VL
-   lanes; mk holds its load masks.  stream: store whole cache lines (the
+   lanes; mk holds its load masks (2: as 1, but a 3x3 filter at stride 1
+   loads two vectors a row and shifts them with valign, DW_S1_ALIGN_OK).  stream: store whole cache lines (the
    512-bit path's aligned vectors) past the caches; partial lines would be
    far slower, so misaligned rows are stored as usual. */
 ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, const TYPE *w, VT bv, int first,
@@ -40,7 +41,7 @@ ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, const TYPE *w, VT b
     for (int i = 0; i < NI; i++) {
         const TYPE *row = xr[i];
 #if DW_S1_ALIGN
-        if (DW_S1_ALIGN_OK(KW) && S == 1 && dil == 1) {
+        if (DW_S1_ALIGN_OK(KW, MASKED) && S == 1 && dil == 1) {
             /* two loads; the other taps' vectors shifted out of them */
             VT xp = MASKED ? IFN(v_load_mask)(row, c0, mk[0]) : V_LOAD(row + c0);
             VT xq = IFN(v_load_mask)(row, c0 + DW_VL,
