@@ -19,7 +19,9 @@
  *     memory at each use.  Stride 2 takes the even and odd lanes of two
  *     vectors (AVX-512: and shifts them with valign for the further taps).
  *     Dilated rows go phase by phase (rows oh, oh + d, ... share input rows
- *     like those of an undilated filter).
+ *     like those of an undilated filter).  3x3 and 5x5 at stride 1 on rows
+ *     of at most two vectors, all of whose chunks are border chunks, have
+ *     kernels of their own (AVX-512: dw_k3s1n, dw_k5s1n).
  *   - a general kernel for every other depthwise shape (1-D, rectangular,
  *     even or large filters, other strides and dilations): one output row
  *     at a time, four vectors of it per pass, one tap at a time, the taps
