@@ -6,11 +6,12 @@
  * defined.
  */
 /* One vector chunk (output columns ow0 ...) of R rows from y (row pitch
-   ys); stride 1 taps dil columns apart.  MASKED: the chunk reads outside the row or stores nst < VL
-   lanes; mk holds its load masks (2: as 1, but a 3x3 filter at stride 1
-   loads two vectors a row and shifts them with valign, DW_S1_ALIGN_OK).  stream: store whole cache lines (the
-   512-bit path's aligned vectors) past the caches; partial lines would be
-   far slower, so misaligned rows are stored as usual. */
+   ys); stride 1 taps dil columns apart.  MASKED: the chunk reads outside
+   the row or stores nst < VL lanes; mk holds its load masks (2: as 1, but
+   a 3x3 filter at stride 1 loads two vectors a row and shifts them with
+   valign, DW_S1_ALIGN_OK).  stream: store whole cache lines (the 512-bit
+   path's aligned vectors) past the caches; partial lines would be far
+   slower, so misaligned rows are stored as usual. */
 ISA_FN void DW_CHUNK_FN(const TYPE *const *xr, const VT *wv, const TYPE *w, VT bv, int first,
                         int stream, const MT *mk, TYPE *y, int64_t ys, int64_t ow0,
                         int64_t c0, int64_t nst, int64_t dil, const int KH, const int KW,
