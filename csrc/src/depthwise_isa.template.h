@@ -1937,10 +1937,10 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     if (g->spec >= 0) {
         kern = IFN(dw_spec_table)[g->spec];
 #if DW_S1_ALIGN
-        if (g->spec == 0 && g->out_w <= 2 * DW_VL)
-            kern = IFN(dw_k3s1n);
-        else if (g->spec == 2 && g->out_w <= 2 * DW_VL)
-            kern = IFN(dw_k5s1n);
+        /* undilated stride 1 on rows of at most two vectors */
+        const int *sp = dw_specs[g->spec];
+        if (sp[1] == 1 && !sp[2] && g->out_w <= 2 * DW_VL)
+            kern = sp[0] == 3 ? IFN(dw_k3s1n) : sp[0] == 5 ? IFN(dw_k5s1n) : kern;
 #endif
         IFN(mtab_init)(&mt, g, dw_specs[g->spec][0], dw_specs[g->spec][1], g->dw);
         a.masks = &mt;
