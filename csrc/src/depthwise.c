@@ -16,8 +16,10 @@
  *     for 3x3 stride 1, else 4) once, load each shifted input vector once
  *     and add it into every output row that uses it; the taps stay in
  *     registers (9 taps, or any filter at stride 2) or are broadcast from
- *     memory at each use.  Stride 2 takes the even and odd lanes of two
- *     vectors (AVX-512: and shifts them with valign for the further taps).
+ *     memory at each use (AVX-512, 7x7 at stride 1: column by column
+ *     instead, each tap broadcast once per group of rows, k7_body).
+ *     Stride 2 takes the even and odd lanes of two vectors (AVX-512: and
+ *     shifts them with valign for the further taps).
  *     Dilated rows go phase by phase (rows oh, oh + d, ... share input rows
  *     like those of an undilated filter).  3x3 and 5x5 at stride 1 on rows
  *     of at most two vectors, all of whose chunks are border chunks, have
@@ -58,7 +60,8 @@
  *
  * Each output element is bias + the products of its taps, accumulated with
  * fused multiply-adds in (kd, kh, kw) order (specialised stride-1 kernels:
- * even and odd kh in two chains, added at the end).  What an element's
+ * even and odd kh in two chains, added at the end; AVX-512 7x7 at stride 1
+ * in (kd, kw, kh) order on those chains).  What an element's
  * arithmetic is depends only on its position (vectors start at fixed
  * multiples of the vector length, which kernel runs depends on the shape),
  * never on how rows, channels or planes were split among threads, so
