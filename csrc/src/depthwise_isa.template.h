@@ -1153,26 +1153,52 @@ ISA_FN void IFN(cb_slide)(const TYPE *tin, const TYPE *wp, VT *acc, const int NB
     }
 }
 
-/* NB output positions (oh, ow0 ...) of every lane: bias, then the taps in
-   (kh, kw) order, one FMA chain per position.  S1: width stride 1.  K > 0:
-   also no dilation in width and K taps per row, known here: each input
-   vector of a tile row is then loaded once and multiplied by the K taps of
-   the row (kept in registers) into every position that uses it. */
+/* NB output positions (oh, ow0 ...) of every lane, and with ROWS == 2 the
+   NB below them (oh + 1, ...): bias, then the taps in (kh, kw) order, one
+   FMA chain per position.  S1: width stride 1.  K > 0: also no dilation in
+   width and K taps per row, known here: each input vector of a tile row is
+   then loaded once and multiplied by the K taps of the row (kept in
+   registers) into every position that uses it.  Two rows share each tap's
+   loads and give twice the independent chains: one row of 7 positions
+   under a 7x7 filter waited on its chains' latency.  Alternated with one
+   row at a time, one thread: float32 7x7 on 14x14 8.58 -> 7.66 us (64
+   planes), on 7x7 5.75 -> 5.39 us (128 planes), 5x5 on 20x20 10.1 ->
+   8.8 us; batch 8, 2 threads: 384 x 14x14 7x7 191 -> 168 us, 768 x 7x7
+   7x7 101 -> 90 us.  The sums are unchanged. */
 ISA_FN void IFN(cb_block)(const dw_geom *g, const TYPE *tin, int64_t tw, const TYPE *wp,
                           VT bv, TYPE *tout, int64_t oh, int64_t ow0, const int NB,
-                          const int S1, const int K)
+                          const int S1, const int K, const int ROWS)
 {
     const int64_t sw = S1 ? 1 : g->sw;
     const int64_t kh_n = g->kh, kw_n = K > 0 ? K : g->kw;
     const int64_t rstep = g->dh * tw * DW_VL, cstep = g->dw * DW_VL;
-    VT acc[DW_CB_NB];
+    const int64_t down = g->sh * tw * DW_VL;   /* the next output row's input */
+    VT acc[2][DW_CB_NB];
     DW_UNROLL
-    for (int b = 0; b < NB; b++)
-        acc[b] = bv;
+    for (int rr = 0; rr < ROWS; rr++)
+        DW_UNROLL
+        for (int b = 0; b < NB; b++)
+            acc[rr][b] = bv;
     const TYPE *row = tin + (oh * g->sh * tw + ow0 * sw) * DW_VL;
     for (int64_t kh = 0; kh < kh_n; kh++, row += rstep) {
         if (K > 0) {
-            IFN(cb_slide)(row, wp, acc, NB, K);
+            VT wk[DW_CB_KMAX];
+            DW_UNROLL
+            for (int kw = 0; kw < K; kw++)
+                wk[kw] = V_LOAD(wp + kw * DW_VL);
+            DW_UNROLL
+            for (int rr = 0; rr < ROWS; rr++) {
+                DW_UNROLL
+                for (int j = 0; j < NB + K - 1; j++) {
+                    const VT v = V_LOAD(row + rr * down + j * DW_VL);
+                    DW_UNROLL
+                    for (int kw = K - 1; kw >= 0; kw--) {
+                        const int b = j - kw;
+                        if (b >= 0 && b < NB)
+                            acc[rr][b] = V_FMA(wk[kw], v, acc[rr][b]);
+                    }
+                }
+            }
             wp += K * DW_VL;
             continue;
         }
@@ -1180,31 +1206,41 @@ ISA_FN void IFN(cb_block)(const dw_geom *g, const TYPE *tin, int64_t tw, const T
         for (int64_t kw = 0; kw < kw_n; kw++, q += cstep, wp += DW_VL) {
             const VT wv = V_LOAD(wp);
             DW_UNROLL
-            for (int b = 0; b < NB; b++)
-                acc[b] = V_FMA(wv, V_LOAD(q + b * sw * DW_VL), acc[b]);
+            for (int rr = 0; rr < ROWS; rr++)
+                DW_UNROLL
+                for (int b = 0; b < NB; b++)
+                    acc[rr][b] = V_FMA(wv, V_LOAD(q + rr * down + b * sw * DW_VL), acc[rr][b]);
         }
     }
-    TYPE *o = tout + (oh * g->out_w + ow0) * DW_VL;
     DW_UNROLL
-    for (int b = 0; b < NB; b++)
-        V_STORE(o + b * DW_VL, acc[b]);
+    for (int rr = 0; rr < ROWS; rr++) {
+        TYPE *o = tout + ((oh + rr) * g->out_w + ow0) * DW_VL;
+        DW_UNROLL
+        for (int b = 0; b < NB; b++)
+            V_STORE(o + b * DW_VL, acc[rr][b]);
+    }
 }
 
 ISA_FN void IFN(cb_plane)(const dw_geom *g, const TYPE *tin, int64_t tw, const TYPE *wp,
                           VT bv, TYPE *tout, int64_t nrows, const int S1, const int K)
 {
     const int64_t out_w = g->out_w;
-    /* the row in blocks of nearly equal length, at most DW_CB_NB */
+    /* the row in blocks of nearly equal length, at most DW_CB_NB; two rows
+       at a time */
     const int64_t nblk = (out_w + DW_CB_NB - 1) / DW_CB_NB;
     const int64_t base = out_w / nblk, extra = out_w % nblk;
-    for (int64_t oh = 0; oh < nrows; oh++) {
+    for (int64_t oh = 0; oh < nrows; oh += 2) {
+        const int two = oh + 1 < nrows;
         int64_t ow0 = 0;
         for (int64_t bi = 0; bi < nblk; bi++) {
             const int64_t nb = base + (bi < extra);
             switch (nb) {
 #  define DW_CB_CASE(N)                                                            \
             case N:                                                                \
-                IFN(cb_block)(g, tin, tw, wp, bv, tout, oh, ow0, N, S1, K);        \
+                if (two)                                                           \
+                    IFN(cb_block)(g, tin, tw, wp, bv, tout, oh, ow0, N, S1, K, 2); \
+                else                                                               \
+                    IFN(cb_block)(g, tin, tw, wp, bv, tout, oh, ow0, N, S1, K, 1); \
                 break;
             DW_CB_CASE(1) DW_CB_CASE(2) DW_CB_CASE(3) DW_CB_CASE(4)
             DW_CB_CASE(5) DW_CB_CASE(6) DW_CB_CASE(7) DW_CB_CASE(8)
