@@ -21,8 +21,9 @@ typedef struct DW_ARGS {
     int64_t oh0, oh1;
     const void *masks;          /* the vector path's border masks */
     const TYPE *zeros;          /* in_w zeros: the rows of the padding */
-    dw_pf pf;                   /* specialised kernels: the next plane's
-                                   lines to ask for (empty ranges: none) */
+    dw_pf *pf;                  /* specialised kernels: the next plane's
+                                   lines still to ask for (empty ranges:
+                                   none), moved on by each pass */
     int64_t pfstep, pfystep;    /* lines of its input, output per chunk */
 } DW_ARGS;
 
