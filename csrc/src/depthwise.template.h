@@ -194,7 +194,7 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
                    (double)DW_STREAM_BYTES;
 
 #if DW_X86
-    /* 3x3 on rows of at most one vector: the plane as one flat array */
+    /* 3x3 on rows of at most two vectors: the plane as one flat array */
     if (isa == GCONV_ISA_AVX512 && dw_tp_ok(&g, 64 / (int64_t)sizeof(TYPE)))
         return FN(dw_tp_run)(&g, &p, s->batch, weight, bias, input, output);
     if (isa == GCONV_ISA_AVX512 || isa == GCONV_ISA_AVX2) {

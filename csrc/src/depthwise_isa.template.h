@@ -1885,19 +1885,21 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
 }
 #endif /* DW_HAS_SPECS && !DW_NARROW */
 
-/* ---- flat planes: rows of at most one vector -----------------------------
+/* ---- flat planes: rows of at most two vectors ----------------------------
 
    2-D, 3x3 at stride 1 without dilation, padding 1 on every side (the
-   output plane is the input plane's size), rows of at most one vector
-   (AVX-512: float32 up to 16 columns, float64 up to 8).  The plane is read
+   output plane is the input plane's size), rows of at most two vectors
+   (AVX-512: float32 up to 32 columns, float64 up to 16) and planes of at
+   most DW_TP_MAXV vectors.  The plane is read
    as one flat array of out_h * out_w elements, DW_VL to a vector, in
    blocks of up to DW_TP_B vectors: one load per vector, shifted by a lane
    either way with valign, gives the columns j - 1, j and j + 1 of every
    lane (zeros where they fall outside the row, and past the plane; three
    masked loads per vector instead, most of them across a cache line, were
-   10 to 14 % slower on 12x12 to 16x16), and a permute across two neighbouring
-   vectors moves them by one row up or down (zeros before and after the
-   plane).  So every lane of every FMA is an output element but in the
+   10 to 14 % slower on 12x12 to 16x16), and a permute across two vectors
+   moves them by one row up or down (zeros before and after the plane):
+   the neighbouring vectors for rows of at most one vector, the two before
+   or after for longer rows.  So every lane of every FMA is an output element but in the
    plane's last vector, where the row kernels leave the rest of each row's
    vector idle (9 of 16 lanes on 9-wide rows, 7 of 16 on 7x7 planes, where
    the channel-blocked kernel pays two transposes instead).  Each element is
@@ -1907,16 +1909,24 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
    7x7 planes at batch 8 +24 to 60 %, 12x12 +31 %, 14x14 +25 %, 16x16
    +16 %; float64 7x7 +40 %, 8x8 +33 %.  Each plane asks for the next
    one's input and output lines: batch 8 after 64 MB of other memory
-   traffic, 14x14 0.36 -> 0.17 ms, 7x7 0.17 -> 0.07 ms. */
+   traffic, 14x14 0.36 -> 0.17 ms, 7x7 0.17 -> 0.07 ms.  Rows of more than
+   one vector, against the row kernels, one thread, 64 planes: float64
+   10x10 78 -> 49 ns a plane, 12x12 108 -> 57, 14x14 98 -> 82, 16x16 113 ->
+   104; float32 18x18 107 -> 67,
+   22x22 140 -> 104, 24x24 156 -> 117, 28x28 180 -> 166; batch 8, 2
+   threads: float32 192 x 28x28 134 -> 121 us, float64 576 x 14x14 224 ->
+   187 us. */
 #if DW_ISA == DW_ISA_AVX512
 #  define DW_TP_B 6   /* vectors per block */
 
 typedef struct IFN(dw_tp_ctx) {
-    /* per kw, for vector m at m + 1: the lanes of the plane whose column
-       j + kw - 1 is inside the row (none for the vectors -1 and nv) */
-    MT cm[3][DW_TP_MAXV + 2];
+    /* per kw, for vector m at m + 2: the lanes of the plane whose column
+       j + kw - 1 is inside the row (none for the vectors -2, -1, nv and
+       nv + 1) */
+    MT cm[3][DW_TP_MAXV + 4];
     __m512i up, down;  /* permute indices: element l - w and l + w */
     int64_t nv;        /* vectors per plane */
+    int span;          /* vectors a row spans at most: 1 or 2 */
 } IFN(dw_tp_ctx);
 
 ISA_FN VT IFN(tp_perm)(VT a, __m512i idx, VT b)
@@ -1956,9 +1966,10 @@ static ISA_ATTR void IFN(tp_ctx_init)(IFN(dw_tp_ctx) *c, const dw_geom *g)
 {
     const int64_t w = g->out_w, n = g->out_h * w;
     c->nv = (n + DW_VL - 1) / DW_VL;
+    c->span = w <= DW_VL ? 1 : 2;
     for (int kw = 0; kw < 3; kw++) {
-        c->cm[kw][0] = (MT)0;
-        c->cm[kw][c->nv + 1] = (MT)0;
+        c->cm[kw][0] = c->cm[kw][1] = (MT)0;
+        c->cm[kw][c->nv + 2] = c->cm[kw][c->nv + 3] = (MT)0;
     }
     /* element d = m * DW_VL + l is in column j */
     int64_t j = 0;
@@ -1971,27 +1982,32 @@ static ISA_ATTR void IFN(tp_ctx_init)(IFN(dw_tp_ctx) *c, const dw_geom *g)
             j = j + 1 == w ? 0 : j + 1;
         }
         for (int kw = 0; kw < 3; kw++)
-            c->cm[kw][m + 1] = (MT)bits[kw];
+            c->cm[kw][m + 2] = (MT)bits[kw];
     }
-    /* lane l of permute(prev, up, cur) is element l - w of prev:cur (w <=
-       DW_VL), of permute(cur, down, next) element l + w of cur:next */
+    /* lane l of vector m of the plane, element m VL + l: element l - w is
+       lane l + span VL - w of vectors m - span, m - span + 1 (permute(a,
+       up, b)), element l + w lane l + w - (span - 1) VL of vectors
+       m + span - 1, m + span (permute(a, down, b)) */
+    const int64_t sv = (int64_t)c->span * DW_VL;
 #  if DW_DOUBLE
     const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-    c->up = _mm512_add_epi64(lane, _mm512_set1_epi64(DW_VL - w));
-    c->down = _mm512_add_epi64(lane, _mm512_set1_epi64(w));
+    c->up = _mm512_add_epi64(lane, _mm512_set1_epi64(sv - w));
+    c->down = _mm512_add_epi64(lane, _mm512_set1_epi64(w - (sv - DW_VL)));
 #  else
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    c->up = _mm512_add_epi32(lane, _mm512_set1_epi32((int)(DW_VL - w)));
-    c->down = _mm512_add_epi32(lane, _mm512_set1_epi32((int)w));
+    c->up = _mm512_add_epi32(lane, _mm512_set1_epi32((int)(sv - w)));
+    c->down = _mm512_add_epi32(lane, _mm512_set1_epi32((int)(w - (sv - DW_VL))));
 #  endif
 }
 
-/* Output vectors [m0, m0 + NB) of a plane.  The loads read whole vectors
-   of the plane from two before the block to two after it (zero before the
-   plane; the last vector and any past it masked, so nothing after the
-   plane is read); their addresses are formed as integers. */
+/* Output vectors [m0, m0 + NB) of a plane whose rows span at most SP
+   vectors.  The loads read whole vectors of the plane from SP + 1 before
+   the block to SP + 1 after it (zero before the plane; the last vector and
+   any past it masked, so nothing after the plane is read); their addresses
+   are formed as integers. */
 ISA_FN void IFN(tp_block)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w, TYPE bias,
-                          TYPE *y, int64_t m0, const int NB, const int first, const int last)
+                          TYPE *y, int64_t m0, const int NB, const int first, const int last,
+                          const int SP)
 {
     VT acc[DW_TP_B];
     DW_UNROLL
@@ -1999,29 +2015,29 @@ ISA_FN void IFN(tp_block)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
         acc[i] = V_SET1(bias);
     const uintptr_t base = (uintptr_t)x;
     const VT z = V_SET1((TYPE)0);
-    /* the vectors m0 - 2 .. m0 + NB + 1 of the plane, once: the columns
-       j - 1 and j + 1 are them shifted by a lane (valign), zero where the
-       column mask says so */
-    VT cv[DW_TP_B + 4];
+    /* the vectors m0 - SP - 1 .. m0 + NB + SP of the plane, once: the
+       columns j - 1 and j + 1 are them shifted by a lane (valign), zero
+       where the column mask says so */
+    VT cv[DW_TP_B + 6];
     DW_UNROLL
-    for (int i = 0; i < NB + 4; i++) {
-        const int64_t m = m0 - 2 + i;
-        if ((i < 2 && first) || (i >= NB + 2 && last))
+    for (int i = 0; i < NB + 2 * SP + 2; i++) {
+        const int64_t m = m0 - SP - 1 + i;
+        if ((i < SP + 1 && first) || (i >= NB + SP + 1 && last))
             cv[i] = z;
-        else if ((last && i == NB + 1) || (!last && i >= NB + 1 && m >= c->nv - 1))
+        else if ((last && i == NB + SP) || (!last && i >= NB + SP && m >= c->nv - 1))
             /* the plane's last vector, or past it: nothing past the plane
                read (it may end the array) */
-            cv[i] = IFN(v_maskz_load)(c->cm[1][m + 1],
+            cv[i] = IFN(v_maskz_load)(c->cm[1][m + 2],
                                       (const TYPE *)(base + (uintptr_t)(m * DW_VL) * sizeof(TYPE)));
         else
             cv[i] = V_LOAD((const TYPE *)(base + (uintptr_t)(m * DW_VL) * sizeof(TYPE)));
     }
     DW_UNROLL
     for (int kw = 0; kw < 3; kw++) {
-        const MT *mk = c->cm[kw] + m0;   /* vector m0 - 1 */
-        VT v[DW_TP_B + 2];
+        const MT *mk = c->cm[kw] + m0 + 2 - SP;   /* vector m0 - SP */
+        VT v[DW_TP_B + 4];   /* vectors m0 - SP .. m0 + NB - 1 + SP */
         DW_UNROLL
-        for (int i = 0; i < NB + 2; i++) {
+        for (int i = 0; i < NB + 2 * SP; i++) {
             if (kw == 1)
                 v[i] = IFN(tp_maskz)(mk[i], cv[i + 1]);
             else if (kw == 0)
@@ -2032,15 +2048,15 @@ ISA_FN void IFN(tp_block)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
         const VT w0 = V_SET1(w[kw]), w1 = V_SET1(w[3 + kw]), w2 = V_SET1(w[6 + kw]);
         DW_UNROLL
         for (int i = 0; i < NB; i++) {
-            acc[i] = V_FMA(w1, v[i + 1], acc[i]);
+            acc[i] = V_FMA(w1, v[i + SP], acc[i]);
             acc[i] = V_FMA(w0, IFN(tp_perm)(v[i], c->up, v[i + 1]), acc[i]);
-            acc[i] = V_FMA(w2, IFN(tp_perm)(v[i + 1], c->down, v[i + 2]), acc[i]);
+            acc[i] = V_FMA(w2, IFN(tp_perm)(v[i + 2 * SP - 1], c->down, v[i + 2 * SP]), acc[i]);
         }
     }
     DW_UNROLL
     for (int i = 0; i < NB; i++) {
         if (last && i == NB - 1)
-            IFN(v_mask_store)(y + (m0 + i) * DW_VL, c->cm[1][m0 + i + 1], acc[i]);
+            IFN(v_mask_store)(y + (m0 + i) * DW_VL, c->cm[1][m0 + i + 2], acc[i]);
         else
             V_STORE(y + (m0 + i) * DW_VL, acc[i]);
     }
@@ -2048,25 +2064,30 @@ ISA_FN void IFN(tp_block)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
 
 /* The blocks of a plane: whole (a plane of at most DW_TP_B vectors), the
    first, middle ones and the last, each with its own registers. */
-#  define DW_TP_BLOCK(NAME, NB, FIRST, LAST)                                   \
+#  define DW_TP_BLOCK(NAME, NB, FIRST, LAST, SP)                               \
     static ISA_ATTR DW_NOINLINE void IFN(NAME)(const IFN(dw_tp_ctx) *c, const TYPE *x, \
                                                const TYPE *w, TYPE bias, TYPE *y,      \
                                                int64_t m0)                             \
     {                                                                          \
-        IFN(tp_block)(c, x, w, bias, y, m0, NB, FIRST, LAST);                 \
+        IFN(tp_block)(c, x, w, bias, y, m0, NB, FIRST, LAST, SP);             \
     }
 /* blocks of 1 to DW_TP_B (6) vectors that end the plane */
-#  define DW_TP_ENDS(PFX, FIRST)                                               \
-    DW_TP_BLOCK(PFX##1, 1, FIRST, 1)                                           \
-    DW_TP_BLOCK(PFX##2, 2, FIRST, 1)                                           \
-    DW_TP_BLOCK(PFX##3, 3, FIRST, 1)                                           \
-    DW_TP_BLOCK(PFX##4, 4, FIRST, 1)                                           \
-    DW_TP_BLOCK(PFX##5, 5, FIRST, 1)                                           \
-    DW_TP_BLOCK(PFX##6, 6, FIRST, 1)
-DW_TP_ENDS(tp_whole, 1)
-DW_TP_ENDS(tp_last, 0)
-DW_TP_BLOCK(tp_first, DW_TP_B, 1, 0)
-DW_TP_BLOCK(tp_middle, DW_TP_B, 0, 0)
+#  define DW_TP_ENDS(PFX, FIRST, SP)                                           \
+    DW_TP_BLOCK(PFX##1, 1, FIRST, 1, SP)                                       \
+    DW_TP_BLOCK(PFX##2, 2, FIRST, 1, SP)                                       \
+    DW_TP_BLOCK(PFX##3, 3, FIRST, 1, SP)                                       \
+    DW_TP_BLOCK(PFX##4, 4, FIRST, 1, SP)                                       \
+    DW_TP_BLOCK(PFX##5, 5, FIRST, 1, SP)                                       \
+    DW_TP_BLOCK(PFX##6, 6, FIRST, 1, SP)
+DW_TP_ENDS(tp_whole, 1, 1)
+DW_TP_ENDS(tp_last, 0, 1)
+DW_TP_BLOCK(tp_first, DW_TP_B, 1, 0, 1)
+DW_TP_BLOCK(tp_middle, DW_TP_B, 0, 0, 1)
+/* rows of more than one vector (two at most) */
+DW_TP_ENDS(tp2_whole, 1, 2)
+DW_TP_ENDS(tp2_last, 0, 2)
+DW_TP_BLOCK(tp2_first, DW_TP_B, 1, 0, 2)
+DW_TP_BLOCK(tp2_middle, DW_TP_B, 0, 0, 2)
 #  undef DW_TP_ENDS
 #  undef DW_TP_BLOCK
 
@@ -2079,20 +2100,27 @@ static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const IFN(dw_tp_ctx) *c,
                                      const TYPE *w, const TYPE *b, const TYPE *x, TYPE *y,
                                      int64_t u0, int64_t u1)
 {
-    static const IFN(dw_tp_fn) whole[DW_TP_B] = {
-        IFN(tp_whole1), IFN(tp_whole2), IFN(tp_whole3),
-        IFN(tp_whole4), IFN(tp_whole5), IFN(tp_whole6),
+    static const IFN(dw_tp_fn) whole[2][DW_TP_B] = {
+        {IFN(tp_whole1), IFN(tp_whole2), IFN(tp_whole3),
+         IFN(tp_whole4), IFN(tp_whole5), IFN(tp_whole6)},
+        {IFN(tp2_whole1), IFN(tp2_whole2), IFN(tp2_whole3),
+         IFN(tp2_whole4), IFN(tp2_whole5), IFN(tp2_whole6)},
     };
-    static const IFN(dw_tp_fn) lastb[DW_TP_B] = {
-        IFN(tp_last1), IFN(tp_last2), IFN(tp_last3),
-        IFN(tp_last4), IFN(tp_last5), IFN(tp_last6),
+    static const IFN(dw_tp_fn) lastb[2][DW_TP_B] = {
+        {IFN(tp_last1), IFN(tp_last2), IFN(tp_last3),
+         IFN(tp_last4), IFN(tp_last5), IFN(tp_last6)},
+        {IFN(tp2_last1), IFN(tp2_last2), IFN(tp2_last3),
+         IFN(tp2_last4), IFN(tp2_last5), IFN(tp2_last6)},
     };
     /* a plane of more than DW_TP_B vectors: the first block, middle
        blocks, and a last one of 1 to DW_TP_B vectors */
     const int64_t nv = c->nv, cout = g->groups * g->mult;
+    const int two = c->span == 2;
     const int64_t mids = nv > DW_TP_B ? (nv - 1) / DW_TP_B - 1 : 0;
-    const IFN(dw_tp_fn) one = nv <= DW_TP_B ? whole[nv - 1] : NULL;
-    const IFN(dw_tp_fn) tail = nv > DW_TP_B ? lastb[nv - (mids + 1) * DW_TP_B - 1] : NULL;
+    const IFN(dw_tp_fn) one = nv <= DW_TP_B ? whole[two][nv - 1] : NULL;
+    const IFN(dw_tp_fn) tail = nv > DW_TP_B ? lastb[two][nv - (mids + 1) * DW_TP_B - 1] : NULL;
+    const IFN(dw_tp_fn) head = two ? IFN(tp2_first) : IFN(tp_first);
+    const IFN(dw_tp_fn) mid = two ? IFN(tp2_middle) : IFN(tp_middle);
     int64_t n = u0 / cout, oc = u0 % cout;
     /* one output channel per group: unit u reads input plane u; the next
        unit's input and output asked for (as in dw_task) */
@@ -2109,9 +2137,9 @@ static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const IFN(dw_tp_ctx) *c,
         if (one != NULL) {
             one(c, xp, wo, bias, yp, 0);
         } else {
-            IFN(tp_first)(c, xp, wo, bias, yp, 0);
+            head(c, xp, wo, bias, yp, 0);
             for (int64_t k = 1; k <= mids; k++)
-                IFN(tp_middle)(c, xp, wo, bias, yp, k * DW_TP_B);
+                mid(c, xp, wo, bias, yp, k * DW_TP_B);
             tail(c, xp, wo, bias, yp, (mids + 1) * DW_TP_B);
         }
         if (++oc == cout) {
