@@ -2191,25 +2191,24 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     pf.x = pf.xend = pf.y = pf.yend = 0;
     a.pf = &pf;
     a.pfstep = a.pfystep = 0;
-    /* Specialised kernels, one unit per plane (3-D: per volume) with all
-       its output channels: each chunk asks for its share of the next
-       plane and of its output planes, into the second-level cache, so the
-       memory works while the kernel computes (the hardware's own prefetch
-       ramps up on each of the plane's row streams anew, too late for
-       planes of a few KB).  Alternated with PyTorch calls (whose own arrays evict ours from the caches), 2
-       threads, float32, batch 8: 3x3 on 56x56 (14 MB in) 1.23 -> 0.65 ms,
-       5x5 on 28x28 0.72 -> 0.41 ms, 7x7 on 56x56 2.45 -> 0.99 ms; timed
-       alone unchanged or faster (3x3 dilated 2 on 33x33 0.58 -> 0.46 ms),
-       batch 1 unchanged.  The next plane's output lines too, unless
-       streaming stores write them past the caches: a store to a line
-       that is not in the caches waits for it to be read, the same
-       latency (effb0 5x5 on 28x28, batch 8, after 64 MB of other memory
-       traffic: 0.67 -> 0.42 ms; 3x3 on 56x56: 0.91 -> 0.62 ms).  3-D
-       goes over each output slice once per filter slice; the ranges move
-       on from pass to pass (3x3x3 at batch 8, 2 threads: 108 x 8x28x28
-       3.3-3.7 -> 1.5 ms, 256 x 8x14x14 1.3-1.5 -> 1.1 ms), and so does
-       each output channel of a multiplier (3x3, 16 x 4 channels of
-       112x112, batch 8: 0.48-0.62 -> 0.42 ms). */
+    /* Specialised kernels, one unit per plane (3-D: per volume) with all its
+       output channels: each chunk asks for its share of the next plane and of
+       its output planes, into the second-level cache, so the memory works
+       while the kernel computes (the hardware's own prefetch ramps up on each
+       of the plane's row streams anew, too late for planes of a few KB).
+       Alternated with PyTorch calls (whose own arrays evict ours from the
+       caches), 2 threads, float32, batch 8: 3x3 on 56x56 (14 MB in) 1.23 ->
+       0.65 ms, 5x5 on 28x28 0.72 -> 0.41 ms, 7x7 on 56x56 2.45 -> 0.99 ms;
+       timed alone unchanged or faster (3x3 dilated 2 on 33x33 0.58 -> 0.46
+       ms), batch 1 unchanged.  The next plane's output lines too, unless
+       streaming stores write them past the caches: a store to a line that is
+       not in the caches waits for it to be read, the same latency (effb0 5x5
+       on 28x28, batch 8, after 64 MB of other memory traffic: 0.67 -> 0.42
+       ms; 3x3 on 56x56: 0.91 -> 0.62 ms).  3-D goes over each output slice
+       once per filter slice; the ranges move on from pass to pass (3x3x3 at
+       batch 8, 2 threads: 108 x 8x28x28 3.3-3.7 -> 1.5 ms, 256 x 8x14x14
+       1.3-1.5 -> 1.1 ms), and so does each output channel of a multiplier
+       (3x3, 16 x 4 channels of 112x112, batch 8: 0.48-0.62 -> 0.42 ms). */
     const int pf_next = g->spec >= 0 && p->rblocks == 1 && p->mblocks == 1;
     const int64_t pfbytes = g->in_plane * (int64_t)sizeof(TYPE);
     const int64_t pfybytes = g->mult * g->out_plane * (int64_t)sizeof(TYPE);
