@@ -148,6 +148,12 @@
    0.54 ms, 7x7 on 56x56 (19 MB) unchanged. */
 #define DW_SPEC_STREAM_BYTES (64 << 20)
 
+/* The general kernel asks for the next plane's lines at once when a plane
+   and its outputs take at most DW_GEN_PF_PLANE bytes and the whole call at
+   least DW_GEN_PF_BYTES (dw_task). */
+#define DW_GEN_PF_PLANE (64 << 10)
+#define DW_GEN_PF_BYTES (4 << 20)
+
 /* The address ranges [x, xend) and [y, yend) of the input and output lines
    that a specialised kernel asks for while it computes a plane: the next
    plane's (dw_task). */
