@@ -302,6 +302,86 @@ static void huge_valid_steps(void)
     expect_status("dilation INT64_MAX", &p, GCONV_ERR_OVERFLOW, 1);
 }
 
+/* Depth-wise 2-D planes with enough channels for the channel-blocked
+   kernels: a stride of one output row or a dilation of one filter row may
+   be as large as the gate allows, and nothing may multiply it by the tile
+   width (regression: the row step of a filter one row high, and the step
+   to the second output row of a band of one, overflowed).  Checked against
+   a direct sum. */
+static double dw_ref(const gconv_params *p, const double *x, const double *w, int64_t c,
+                     int64_t oh, int64_t ow)
+{
+    double acc = 0;
+    for (int64_t i = 0; i < p->kernel_size[0]; i++)
+        for (int64_t j = 0; j < p->kernel_size[1]; j++) {
+            /* oh is 0 where the stride is huge, i is 0 where the dilation is */
+            int64_t ih = (oh > 0 ? oh * p->stride[0] : 0) - p->pad_before[0] +
+                         (i > 0 ? i * p->dilation[0] : 0);
+            int64_t iw = ow * p->stride[1] - p->pad_before[1] + j * p->dilation[1];
+            if (ih < 0 || ih >= p->input_size[0] || iw < 0 || iw >= p->input_size[1])
+                continue;
+            acc += w[(c * p->kernel_size[0] + i) * p->kernel_size[1] + j] *
+                   x[(c * p->input_size[0] + ih) * p->input_size[1] + iw];
+        }
+    return acc;
+}
+
+static void huge_steps_depthwise(void)
+{
+    enum { C = 64, H = 3, W = 12 };
+    static double x[C * H * W], w[C * 25], y[C * 16 * W], yr[C * 16 * W];
+    static float xf[C * H * W], wf[C * 25], yf[C * 16 * W];
+    for (int i = 0; i < C * H * W; i++)
+        xf[i] = (float)(x[i] = (i * 7 % 23) - 11);
+    for (int i = 0; i < C * 25; i++)
+        wf[i] = (float)(w[i] = (i * 5 % 17) - 8);
+    /* kernel height, width, stride and dilation in height, padding in height */
+    static const int64_t cases[][5] = {
+        {1, 5, 2, BIG, 3}, {1, 7, 1, BIG, 1}, {1, 5, BIG, 1, 2}, {3, 3, BIG, 1, 1},
+        {5, 5, BIG, 1, 2}, {2, 5, BIG, 2, 0}, {1, 9, BIG, BIG, 0},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        gconv_params p;
+        gconv_params_init(&p, 2);
+        p.in_channels = p.out_channels = p.groups = C;
+        p.input_size[0] = H;
+        p.input_size[1] = W;
+        p.kernel_size[0] = cases[t][0];
+        p.kernel_size[1] = cases[t][1];
+        p.stride[0] = cases[t][2];
+        p.dilation[0] = cases[t][3];
+        p.pad_before[0] = p.pad_after[0] = cases[t][4];
+        p.pad_before[1] = p.pad_after[1] = cases[t][1] / 2;
+        int64_t n_in = 0, n_w = 0, n_out = 0;
+        gconv_status st = gconv_buffer_sizes(&p, &n_in, &n_w, &n_out);
+        EXPECT(st == GCONV_OK && n_in == C * H * W && n_out <= C * 16 * W,
+               "case %zu: sizes %d", t, (int)st);
+        if (st != GCONV_OK || n_out > C * 16 * W)
+            continue;
+        const int64_t oh_n = n_out / (C * W);
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t oh = 0; oh < oh_n; oh++)
+                for (int64_t ow = 0; ow < W; ow++)
+                    yr[(c * oh_n + oh) * W + ow] = dw_ref(&p, x, w, c, oh, ow);
+        for (int threads = 1; threads <= 2; threads++) {
+            st = gconv_conv_f64(&p, x, (size_t)n_in, w, (size_t)n_w, NULL, 0, y,
+                                (size_t)n_out, threads);
+            int bad = 0;
+            for (int64_t i = 0; i < n_out; i++)
+                bad += y[i] != yr[i];
+            EXPECT(st == GCONV_OK && bad == 0, "case %zu float64, %d threads: %d, %d wrong",
+                   t, threads, (int)st, bad);
+            st = gconv_conv_f32(&p, xf, (size_t)n_in, wf, (size_t)n_w, NULL, 0, yf,
+                                (size_t)n_out, threads);
+            bad = 0;
+            for (int64_t i = 0; i < n_out; i++)
+                bad += yf[i] != (float)yr[i];   /* small integers: exact */
+            EXPECT(st == GCONV_OK && bad == 0, "case %zu float32, %d threads: %d, %d wrong",
+                   t, threads, (int)st, bad);
+        }
+    }
+}
+
 /* A plan executed on a batch that overflows, or is negative. */
 static void plan_batches(void)
 {
@@ -335,6 +415,7 @@ int main(void)
     large_counts();
     overflowing();
     huge_valid_steps();
+    huge_steps_depthwise();
     plan_batches();
     printf("test_overflow (%d-bit size_t): %d checks, %d failures\n",
            BIG32 ? 32 : 64, checks, failures);

@@ -1174,8 +1174,12 @@ ISA_FN void IFN(cb_block)(const dw_geom *g, const TYPE *tin, int64_t tw, const T
 {
     const int64_t sw = S1 ? 1 : g->sw;
     const int64_t kw_n = K > 0 ? K : g->kw;
-    const int64_t rstep = g->dh * tw * DW_VL, cstep = g->dw * DW_VL;
-    const int64_t down = g->sh * tw * DW_VL;   /* the next output row's input */
+    /* strides and dilations are only multiplied where they move inside
+       the tile: a stride of one output row or a dilation of one tap may be
+       any value the gate accepts */
+    const int64_t rstep = g->kh > 1 ? g->dh * tw * DW_VL : 0;
+    const int64_t cstep = kw_n > 1 ? g->dw * DW_VL : 0;
+    const int64_t down = ROWS > 1 ? g->sh * tw * DW_VL : 0;   /* the next output row's input */
     VT acc[2][DW_CB_NB];
     DW_UNROLL
     for (int rr = 0; rr < ROWS; rr++)
