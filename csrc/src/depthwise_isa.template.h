@@ -1896,14 +1896,21 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
    (AVX-512: float32 up to 32 columns, float64 up to 16) and planes of at
    most DW_TP_MAXV vectors.  The plane is read
    as one flat array of out_h * out_w elements, DW_VL to a vector, in
-   blocks of up to DW_TP_B vectors: one load per vector, shifted by a lane
-   either way with valign, gives the columns j - 1, j and j + 1 of every
-   lane (zeros where they fall outside the row, and past the plane; three
-   masked loads per vector instead, most of them across a cache line, were
-   10 to 14 % slower on 12x12 to 16x16), and a permute across two vectors
-   moves them by one row up or down (zeros before and after the plane):
-   the neighbouring vectors for rows of at most one vector, the two before
-   or after for longer rows.  So every lane of every FMA is an output element but in the
+   blocks of up to DW_TP_B vectors: one load per vector; a permute across
+   two vectors moves them by one row up or down (zeros before and after the
+   plane): the neighbouring vectors for rows of at most one vector, the two
+   before or after for longer rows; then each of the three rows, shifted
+   by a lane either way with valign, gives the columns j - 1, j and j + 1
+   of every lane (zeros where they fall outside the row, by the output
+   lanes' column masks; three masked loads per vector instead, most of
+   them across a cache line, were 10 to 14 % slower on 12x12 to 16x16).
+   Permuting before shifting takes 2 permutes per output vector instead of
+   6, and 244 instructions for a block of 6 vectors instead of 299 (one
+   thread, 64 planes: float32 28x28 9.72 -> 8.58 us, 22x22 6.51 -> 5.80,
+   14x14 2.97 -> 2.76, float64 14x14 5.51 -> 4.94; batch 8, 2 threads:
+   float32 192 x 28x28 114 -> 99 us, 576 x 14x14 89 -> 79, 960 x 7x7 42
+   -> 39, float64 576 x 14x14 184 -> 157; the sums are unchanged).  So
+   every lane of every FMA is an output element but in the
    plane's last vector, where the row kernels leave the rest of each row's
    vector idle (9 of 16 lanes on 9-wide rows, 7 of 16 on 7x7 planes, where
    the channel-blocked kernel pays two transposes instead).  Each element is
@@ -1942,17 +1949,8 @@ ISA_FN VT IFN(tp_perm)(VT a, __m512i idx, VT b)
 #  endif
 }
 
-/* lanes of m: a's (tp_maskz), or lanes j.. of lo then hi's (tp_alignz,
-   j = 1 or DW_VL - 1); zero elsewhere */
-ISA_FN VT IFN(tp_maskz)(MT m, VT a)
-{
-#  if DW_DOUBLE
-    return _mm512_maskz_mov_pd(m, a);
-#  else
-    return _mm512_maskz_mov_ps(m, a);
-#  endif
-}
-
+/* lanes of m: lanes j.. of lo then hi's (j = 1 or DW_VL - 1); zero
+   elsewhere */
 ISA_FN VT IFN(tp_alignz)(MT m, VT hi, VT lo, const int j)
 {
 #  if DW_DOUBLE
@@ -2036,25 +2034,39 @@ ISA_FN void IFN(tp_block)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
         else
             cv[i] = V_LOAD((const TYPE *)(base + (uintptr_t)(m * DW_VL) * sizeof(TYPE)));
     }
+    /* the rows above (U) and below (D) of the vectors m0 - 1 .. m0 + NB,
+       by a permute each, and the vectors themselves (C) */
+    VT U[DW_TP_B + 2], C[DW_TP_B + 2], D[DW_TP_B + 2];
+    DW_UNROLL
+    for (int j = 0; j < NB + 2; j++) {
+        C[j] = cv[j + SP];
+        U[j] = IFN(tp_perm)(cv[j], c->up, cv[j + 1]);
+        D[j] = IFN(tp_perm)(cv[j + 2 * SP - 1], c->down, cv[j + 2 * SP]);
+    }
     DW_UNROLL
     for (int kw = 0; kw < 3; kw++) {
-        const MT *mk = c->cm[kw] + m0 + 2 - SP;   /* vector m0 - SP */
-        VT v[DW_TP_B + 4];   /* vectors m0 - SP .. m0 + NB - 1 + SP */
-        DW_UNROLL
-        for (int i = 0; i < NB + 2 * SP; i++) {
-            if (kw == 1)
-                v[i] = IFN(tp_maskz)(mk[i], cv[i + 1]);
-            else if (kw == 0)
-                v[i] = IFN(tp_alignz)(mk[i], cv[i + 1], cv[i], DW_VL - 1);
-            else
-                v[i] = IFN(tp_alignz)(mk[i], cv[i + 2], cv[i + 1], 1);
-        }
+        const MT *mk = c->cm[kw] + m0 + 2;   /* vector m0 */
         const VT w0 = V_SET1(w[kw]), w1 = V_SET1(w[3 + kw]), w2 = V_SET1(w[6 + kw]);
         DW_UNROLL
         for (int i = 0; i < NB; i++) {
-            acc[i] = V_FMA(w1, v[i + SP], acc[i]);
-            acc[i] = V_FMA(w0, IFN(tp_perm)(v[i], c->up, v[i + 1]), acc[i]);
-            acc[i] = V_FMA(w2, IFN(tp_perm)(v[i + 2 * SP - 1], c->down, v[i + 2 * SP]), acc[i]);
+            VT xc, xu, xd;
+            if (kw == 1) {
+                /* zero outside the plane as loaded */
+                xc = C[i + 1];
+                xu = U[i + 1];
+                xd = D[i + 1];
+            } else if (kw == 0) {
+                xc = IFN(tp_alignz)(mk[i], C[i + 1], C[i], DW_VL - 1);
+                xu = IFN(tp_alignz)(mk[i], U[i + 1], U[i], DW_VL - 1);
+                xd = IFN(tp_alignz)(mk[i], D[i + 1], D[i], DW_VL - 1);
+            } else {
+                xc = IFN(tp_alignz)(mk[i], C[i + 2], C[i + 1], 1);
+                xu = IFN(tp_alignz)(mk[i], U[i + 2], U[i + 1], 1);
+                xd = IFN(tp_alignz)(mk[i], D[i + 2], D[i + 1], 1);
+            }
+            acc[i] = V_FMA(w1, xc, acc[i]);
+            acc[i] = V_FMA(w0, xu, acc[i]);
+            acc[i] = V_FMA(w2, xd, acc[i]);
         }
     }
     DW_UNROLL
