@@ -111,7 +111,7 @@ typedef struct gk_seg {
 enum { GK_INPLACE = 0, GK_PHASE = 1, GK_COLS = 2 };  /* see grouped.template.h */
 
 /* A tap of the kernels with the channels along the vectors: its input at
-   x + off, its weights at w + wo. */
+   x + off, its weights in row wo of the kernel's block of weights. */
 typedef struct gk_tap {
     int64_t off, wo;
 } gk_tap;
@@ -239,16 +239,15 @@ static int64_t gk_tapset_plan(const gconv_shape *s, int64_t K, gk_tapset *ts)
 }
 
 /* Fills the lists of ts (ts->tap holding gk_tapset_plan's entries) from the
-   tap offsets off[k], k = ((c * KD + kd) * KH + kh) * KW + kw; weights of
-   tap k at k * ldw. */
-static void gk_tapset_fill(const gconv_shape *s, int64_t K, const int64_t *off, int64_t ldw,
-                           gk_tapset *ts)
+   tap offsets off[k], k = ((c * KD + kd) * KH + kh) * KW + kw; the weights
+   of tap k are row k of each block (see transpose_weights). */
+static void gk_tapset_fill(const gconv_shape *s, int64_t K, const int64_t *off, gk_tapset *ts)
 {
     const int64_t KD = s->k[0], KH = s->k[1], KW = s->k[2];
     gk_tap *full = ts->tap + (int64_t)ts->ndc * ts->nhc * K;
     for (int64_t k = 0; k < K; k++) {
         full[k].off = off[k];
-        full[k].wo = k * ldw;
+        full[k].wo = k;
     }
     for (int d = 0; d < ts->ndc; d++) {
         for (int h = 0; h < ts->nhc; h++) {

@@ -126,8 +126,9 @@ static int FN(nvmax)(int mo)
 
 typedef struct FN(oargs) {
     int64_t K;                  /* taps */
-    const gk_tap *tap;          /* tap k, channel o: w[tap[k].wo + o]; pixel p: */
+    const gk_tap *tap;          /* tap k, channel o: w[tap[k].wo * ldw + o]; pixel p: */
     const TYPE *w;              /* x[tap[k].off + p] */
+    int64_t ldw;
     const TYPE *x;
     const TYPE *bias;           /* bias of channel o (NULL: none) */
     TYPE *out;                  /* channel o, pixel p: out[o * ldo + p] */
@@ -151,7 +152,7 @@ GK_INLINE GTARGET void FN(obody)(const FN(oargs) *a, const int MV, const int P)
     const gk_tap *tap = a->tap;
     const int64_t K = a->K;
     for (int64_t k = 0; k < K; k++) {
-        const TYPE *xk = x + tap[k].off, *wk = w + tap[k].wo;
+        const TYPE *xk = x + tap[k].off, *wk = w + tap[k].wo * a->ldw;
         VT wv[GK_OMVMAX];
         GK_UNROLL
         for (int v = 0; v < MV; v++)
@@ -206,18 +207,26 @@ static int FN(opmax)(int mv)
     return pm;
 }
 
-/* The weights of group g with the channels contiguous: wt[k][o].  Returns
-   non-zero when one of them is infinite or NaN (w * 0 is then NaN, not 0,
-   and the taps over padding must be computed). */
+/* The weights of group g with the channels contiguous, in blocks of bw
+   channels (a multiple of VL; the last block may be narrower): block b of
+   width n at wt + (g * coutg + b * bw) * K holds tap k, channel b * bw + o
+   at k * n + o.  A kernel call then reads its weights as one stream,
+   not a few vectors of each row of coutg channels.  Batch 8, 2 threads,
+   float64: AlexNet conv2 (g2, 128 channels a group) 15.3 -> 14.1 ms,
+   conv4 (192) 7.8 -> 7.4 ms, 1-D 128 taps on 48 channels a group 79 ->
+   74 ms; float32 unchanged.  Returns non-zero when a weight is infinite or NaN (w * 0 is then NaN,
+   not 0, and the taps over padding must be computed). */
 static GTARGET int FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt,
-                                         int64_t g)
+                                         int64_t g, int64_t bw)
 {
     const int64_t K = s->cin_g * s->k_volume, coutg = s->cout_g;
     const TYPE *wg = w + g * coutg * K;
-    TYPE *tg = wt + g * coutg * K;
     /* sums of w * 0 (four chains): NaN once a weight is not finite */
     VT nf[4] = {V_SET1((TYPE)0), V_SET1((TYPE)0), V_SET1((TYPE)0), V_SET1((TYPE)0)};
     for (int64_t o0 = 0; o0 < coutg; o0 += VL) {
+        const int64_t b0 = o0 - o0 % bw;                  /* its block */
+        const int64_t n = coutg - b0 < bw ? coutg - b0 : bw;   /* the block's width */
+        TYPE *tg = wt + (g * coutg + b0) * K + o0 % bw;
         for (int64_t k0 = 0; k0 < K; k0 += VL) {
             const int kn = (int)(K - k0 < VL ? K - k0 : VL);
             VT r[VL], c[VL];
@@ -229,7 +238,7 @@ static GTARGET int FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TY
             for (int i = 0; i < VL; i++) {
                 nf[i % 4] = V_FMA(c[i], V_SET1((TYPE)0), nf[i % 4]);
                 if (i < kn)
-                    V_STORE(tg + (k0 + i) * coutg + o0, c[i]);
+                    V_STORE(tg + (k0 + i) * n, c[i]);
             }
         }
     }
@@ -946,7 +955,8 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             for (int64_t ob = ob0; ob < ob1; ob++) {
                 const int64_t oc = ob * p->mv * VL;
                 const int mv = (int)((coutg - oc) / VL < p->mv ? (coutg - oc) / VL : p->mv);
-                oa.w = wt + g * coutg * p->K + oc;
+                oa.w = wt + (g * coutg + oc) * p->K;
+                oa.ldw = (int64_t)mv * VL;
                 oa.bias = bg != NULL ? bg + oc : NULL;
                 for (int64_t i = 0; i < rb; i++) {
                     if (skip) {
@@ -1230,7 +1240,7 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
             memset(b + used, 0, (size_t)(end - used) * sizeof(TYPE));
         }
         if (p.ocv)
-            gk_tapset_fill(s, p.K, off, s->cout_g, &ts);
+            gk_tapset_fill(s, p.K, off, &ts);
     }
     /* the taps over padding are left out when every weight is finite, which
        the transpose of the weights finds out */
@@ -1244,7 +1254,7 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
             if (p.ocv) {
                 GCONV_PRAGMA(omp for schedule(static) reduction(|:nonfinite))
                 for (int64_t g = 0; g < s->groups; g++)
-                    nonfinite |= FN(transpose_weights)(s, w, wt, g);
+                    nonfinite |= FN(transpose_weights)(s, w, wt, g, (int64_t)p.mv * VL);
             }
 #endif
             if (reorder) {
@@ -1261,7 +1271,7 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
 #ifdef GK_OCV
         if (p.ocv)
             for (int64_t g = 0; g < s->groups; g++)
-                nonfinite |= FN(transpose_weights)(s, w, wt, g);
+                nonfinite |= FN(transpose_weights)(s, w, wt, g, (int64_t)p.mv * VL);
 #endif
         if (reorder)
             for (int64_t g = 0; g < s->groups; g++)
