@@ -457,15 +457,14 @@ static int dw_cb_prefetches(const dw_geom *g, int64_t batch, size_t elem)
 
 #define DW_NW_MAX 8192     /* elements of one of a thread's two row buffers */
 
-/* Row pitch of the narrow-plane buffers: two vectors, at least the
-   columns a vector of vl lanes reads over the taps of a row (kw <= vl + 1),
-   so that every row starts a cache line of its own: the rows are stored,
-   and their two vectors loaded, whole and aligned (an access across two
-   lines takes two of the cycles' cache accesses). */
+/* Row pitch of the narrow-plane buffers: whole vectors, one more than an
+   output row takes, so at least the columns its vectors read over the taps
+   of a row (kw <= vl + 1), and every row starts a cache line of its own:
+   the rows are stored, and their vectors loaded, whole and aligned (an
+   access across two lines takes two of the cycle's cache accesses). */
 static int64_t dw_nw_pitch(const dw_geom *g, int64_t vl)
 {
-    (void)g;
-    return 2 * vl;
+    return (g->out_w > vl ? 3 : 2) * vl;
 }
 
 /* Elements of one narrow-plane buffer: every padded input row. */
@@ -476,15 +475,16 @@ static int64_t dw_nw_buf(const dw_geom *g, int64_t vl)
 
 /* Whether the narrow-plane task takes the layer on vectors of vl lanes:
    2-D, a specialised 5x5 or 7x7 filter at stride 1 without dilation,
-   output rows of more than half a vector and at most one (3x3 filters and
-   rows of two vectors were slower than the specialised kernels), every
-   input column inside the buffer row. */
-static int dw_nw_ok(const dw_geom *g, int64_t vl)
+   output rows of more than half a vector and at most one (3x3 filters were
+   slower than the specialised kernels), with AVX-512 (wide) also 5x5 on
+   rows of up to two vectors, every input column inside the buffer row. */
+static int dw_nw_ok(const dw_geom *g, int64_t vl, int wide)
 {
     if (g->spec < 0 || dw_specs[g->spec][1] != 1 || dw_specs[g->spec][2] || g->kd != 1 ||
         g->out_d != 1 || g->in_d != 1)
         return 0;
-    if (g->out_w * 2 <= vl || g->out_w > vl || g->kw < 5 || g->out_h > DW_NW_MAX)
+    const int64_t wmax = wide && g->kw == 5 ? 2 * vl : vl;
+    if (g->out_w * 2 <= vl || g->out_w > wmax || g->kw < 5 || g->out_h > DW_NW_MAX)
         return 0;
     return g->pw + g->in_w <= dw_nw_pitch(g, vl) && dw_nw_buf(g, vl) <= DW_NW_MAX;
 }

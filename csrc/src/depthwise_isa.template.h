@@ -1657,17 +1657,20 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
    2-D, a 5x5 or 7x7 filter at stride 1 without dilation, output rows of
    more than half a vector and at most one (float32 planes of 9 to 16
    columns with AVX-512, such as 14x14), where the specialised kernels run
-   every chunk as a masked border chunk.  Each unit's input rows are first
-   copied between zero columns into one of two per-thread buffers, one unit
-   ahead (the loads then read stores made a unit earlier, not just now),
-   and read with plain loads at a constant row pitch of two vectors (every
-   row starts a cache line); the rows of the padding are buffer rows that
-   stay zero, left out by the AVX-512 groups at the top and bottom of a
-   plane.  The sums are bias + the even and the odd kh on two chains,
-   added at the end: for 5x5 those of spec_chunk, bitwise the same but for
-   the sign of a zero sum; for 7x7 (AVX-512) a row's taps in (kh, kw) order,
-   k7_body's column by column.  Measured on 5x5 at 14x14, float32: +6 to
-   9 % against the specialised kernel (before the AVX-512 groups).
+   every chunk as a masked border chunk; with AVX-512 also 5x5 on rows of
+   up to two vectors (float32 17 to 32 columns, float64 9 to 16).  Each
+   unit's input rows are first copied between zero columns into one of two
+   per-thread buffers, one unit ahead (the loads then read stores made a
+   unit earlier, not just now), and read with plain loads at a constant
+   row pitch of whole vectors (every row starts a cache line); the rows of
+   the padding are buffer rows that stay zero, left out by the AVX-512
+   groups at the top and bottom of a plane.  Rows of one vector sum bias +
+   the even and the odd kh on two chains, added at the end: for 5x5 those
+   of spec_chunk, bitwise the same but for the sign of a zero sum; for 7x7
+   (AVX-512) a row's taps in (kh, kw) order, k7_body's column by column.
+   Rows of two vectors sum on one chain per vector, in (kh, kw) order.
+   Measured on 5x5 at 14x14, float32: +6 to 9 % against the specialised
+   kernel (before the AVX-512 groups).
    With one unit per plane, each unit asks for the input plane after the
    one it copies and for the next output plane: 5x5 on 14x14, batch 8,
    after 64 MB of other memory traffic, 0.54 -> 0.27 ms (unchanged when
@@ -1675,80 +1678,107 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
 #if DW_HAS_SPECS && !DW_NARROW
 
 #if DW_S1_ALIGN
-/* R output rows (of out_w <= VL columns) from buffer rows xb, xb + pitch,
-   ... (pitch 2 VL, a constant: no registers for the row addresses).  Each
-   input row is loaded once (two aligned vectors) and shifted by valign
-   once per tap column for all the output rows it feeds, R + K - 1 rows a
-   group; its taps go in (kw, output row) order, each output row's sum is
-   bias + the even kh and the odd kh on two chains, added at the end (as
-   spec_chunk's for 5x5).  TOP: the group starts a plane padded by K / 2
-   rows, whose first K / 2 buffer rows are then padding; BOT: it ends one,
-   and the last K / 2 are.  Those rows are left out: the depthwise family
-   skips padding (finite weights only; a sum loses only terms w * 0).
-   One thread, 64 planes of 14x14, 5x5, against the groups of 4 rows that
-   formed each row's shifts anew per group: 74 -> 69 ns a plane; batch 8,
-   672 channels, 2 threads: 177 -> 167 us. */
+/* R output rows (of out_w <= NV VL columns) from buffer rows xb,
+   xb + pitch, ... (pitch (NV + 1) VL, a constant: no registers for the
+   row addresses).  Each input row is loaded once (NV + 1 aligned vectors)
+   and shifted by valign once per tap column for all the output rows it
+   feeds, R + K - 1 rows a group; its taps go in (kw, output row) order.
+   Rows of one vector sum bias + the even kh and the odd kh on two chains,
+   added at the end (as spec_chunk's for 5x5), rows of two on one chain a
+   vector (as many registers).  TOP: the group starts a plane padded by
+   K / 2 rows, whose first K / 2 buffer rows are then padding; BOT: it ends
+   one, and the last K / 2 are.  Those rows are left out: the depthwise
+   family skips padding (finite weights only; a sum loses only terms
+   w * 0).  One thread, 64 planes, against groups of 4 rows that formed
+   each row's shifts anew per group (rows of one vector) and the
+   specialised kernels (two): float32 5x5 on 14x14 74 -> 69 ns a plane, on
+   28x28 272 -> 246 ns, 7x7 on 14x14 131 -> 108 ns, float64 5x5 on 14x14
+   159 -> 131 ns; batch 8, 2 threads: float32 672 x 14x14 177 -> 167 us,
+   240 x 28x28 251 -> 232-243 us, float64 672 x 14x14 395 -> 310-333 us.
+   Groups of at most 4, 5 or 6 rows of two vectors (fewer registers
+   spilled) were slower than 7. */
 ISA_FN void IFN(nw_group)(const TYPE *xb, const TYPE *w, VT bv, TYPE *y, int64_t out_w,
-                          const int K, const int R, const int TOP, const int BOT)
+                          const int K, const int R, const int NV, const int TOP, const int BOT)
 {
-    const int pitch = 2 * DW_VL, P = K / 2, NI = R - 1 + K;
-    VT acc[2][DW_RMAX];
+    const int pitch = (NV + 1) * DW_VL, P = K / 2, NI = R - 1 + K;
+    const int CH = NV == 1;   /* second chain (odd kh) on rows of one vector */
+    VT acc[2][DW_RMAX][2];
     DW_UNROLL
     for (int r = 0; r < R; r++) {
-        acc[0][r] = bv;
-        acc[1][r] = V_SET1((TYPE)0);
+        DW_UNROLL
+        for (int v = 0; v < NV; v++) {
+            acc[0][r][v] = bv;
+            if (CH)
+                acc[1][r][v] = V_SET1((TYPE)0);
+        }
     }
     DW_UNROLL
     for (int i = 0; i < NI; i++) {
         if ((TOP && i < P) || (BOT && i >= NI - P))
             continue;
-        VT xs[DW_KMAX];
-        xs[0] = V_LOAD(xb + i * pitch);
-        const VT xq = V_LOAD(xb + i * pitch + DW_VL);   /* the row's second vector */
+        VT xv[3], xs[2][DW_KMAX];
         DW_UNROLL
-        for (int kw = 1; kw < K; kw++)
-            xs[kw] = IFN(v_alignr)(xq, xs[0], kw);
+        for (int v = 0; v <= NV; v++)
+            xv[v] = V_LOAD(xb + i * pitch + v * DW_VL);
+        DW_UNROLL
+        for (int v = 0; v < NV; v++) {
+            xs[v][0] = xv[v];
+            DW_UNROLL
+            for (int kw = 1; kw < K; kw++)
+                xs[v][kw] = IFN(v_alignr)(xv[v + 1], xv[v], kw);
+        }
         DW_UNROLL
         for (int kw = 0; kw < K; kw++) {
             DW_UNROLL
             for (int r = 0; r < R; r++) {
                 const int kh = i - r;
-                if (kh >= 0 && kh < K)
-                    acc[kh & 1][r] = V_FMA(V_SET1(w[kh * K + kw]), xs[kw], acc[kh & 1][r]);
+                if (kh >= 0 && kh < K) {
+                    DW_UNROLL
+                    for (int v = 0; v < NV; v++)
+                        acc[kh & CH][r][v] = V_FMA(V_SET1(w[kh * K + kw]), xs[v][kw], acc[kh & CH][r][v]);
+                }
             }
         }
     }
     DW_UNROLL
     for (int r = 0; r < R; r++, y += out_w) {
-        const VT sum = V_ADD(acc[0][r], acc[1][r]);
-        if (out_w == DW_VL)
-            V_STORE(y, sum);
-        else
-            IFN(v_store_first)(y, sum, out_w);
+        DW_UNROLL
+        for (int v = 0; v < NV; v++) {
+            const VT sum = CH ? V_ADD(acc[0][r][v], acc[1][r][v]) : acc[0][r][v];
+            const int64_t n = out_w - v * DW_VL;   /* the row's columns from this vector on */
+            if (n >= DW_VL)
+                V_STORE(y + v * DW_VL, sum);
+            else
+                IFN(v_store_first)(y + v * DW_VL, sum, n);
+        }
     }
 }
 
-/* one function per filter side, group height and border: a table
-   [K == 7][R - 1][TOP][BOT] */
+/* one function per kind of row (filter side, vectors a row), group
+   height and border: a table [kind][R - 1][TOP][BOT], kinds 5x5 and 7x7 on
+   one vector, 5x5 on two */
 typedef void (*IFN(nw_fn))(const TYPE *, const TYPE *, VT, TYPE *, int64_t);
-#  define DW_NWG(K, R, T, B)                                                   \
-    static ISA_ATTR DW_NOINLINE void IFN(nwg##K##_##R##T##B)(const TYPE *xb, const TYPE *w, \
-                                                            VT bv, TYPE *y, int64_t out_w) \
+#  define DW_NWG(K, NV, R, T, B)                                               \
+    static ISA_ATTR DW_NOINLINE void IFN(nwg##K##_##NV##_##R##T##B)(                 \
+        const TYPE *xb, const TYPE *w, VT bv, TYPE *y, int64_t out_w)          \
     {                                                                          \
-        IFN(nw_group)(xb, w, bv, y, out_w, K, R, T, B);                       \
+        IFN(nw_group)(xb, w, bv, y, out_w, K, R, NV, T, B);                   \
     }
-#  define DW_NWG_R(K, R) DW_NWG(K, R, 0, 0) DW_NWG(K, R, 0, 1) DW_NWG(K, R, 1, 0) DW_NWG(K, R, 1, 1)
-#  define DW_NWG_K(K)                                                          \
-    DW_NWG_R(K, 1) DW_NWG_R(K, 2) DW_NWG_R(K, 3) DW_NWG_R(K, 4) DW_NWG_R(K, 5) \
-    DW_NWG_R(K, 6) DW_NWG_R(K, 7)
-DW_NWG_K(5)
-DW_NWG_K(7)
-#  define DW_NWG_T(K, R) {{IFN(nwg##K##_##R##00), IFN(nwg##K##_##R##01)}, \
-                          {IFN(nwg##K##_##R##10), IFN(nwg##K##_##R##11)}}
-#  define DW_NWG_TAB(K)                                                        \
-    {DW_NWG_T(K, 1), DW_NWG_T(K, 2), DW_NWG_T(K, 3), DW_NWG_T(K, 4),           \
-     DW_NWG_T(K, 5), DW_NWG_T(K, 6), DW_NWG_T(K, 7)}
-static const IFN(nw_fn) IFN(nwg_tab)[2][DW_RMAX][2][2] = {DW_NWG_TAB(5), DW_NWG_TAB(7)};
+#  define DW_NWG_R(K, NV, R)                                                   \
+    DW_NWG(K, NV, R, 0, 0) DW_NWG(K, NV, R, 0, 1) DW_NWG(K, NV, R, 1, 0) DW_NWG(K, NV, R, 1, 1)
+#  define DW_NWG_K(K, NV)                                                      \
+    DW_NWG_R(K, NV, 1) DW_NWG_R(K, NV, 2) DW_NWG_R(K, NV, 3) DW_NWG_R(K, NV, 4) \
+    DW_NWG_R(K, NV, 5) DW_NWG_R(K, NV, 6) DW_NWG_R(K, NV, 7)
+DW_NWG_K(5, 1)
+DW_NWG_K(7, 1)
+DW_NWG_K(5, 2)
+#  define DW_NWG_T(K, NV, R) {{IFN(nwg##K##_##NV##_##R##00), IFN(nwg##K##_##NV##_##R##01)}, \
+                              {IFN(nwg##K##_##NV##_##R##10), IFN(nwg##K##_##NV##_##R##11)}}
+#  define DW_NWG_TAB(K, NV)                                                    \
+    {DW_NWG_T(K, NV, 1), DW_NWG_T(K, NV, 2), DW_NWG_T(K, NV, 3), DW_NWG_T(K, NV, 4), \
+     DW_NWG_T(K, NV, 5), DW_NWG_T(K, NV, 6), DW_NWG_T(K, NV, 7)}
+static const IFN(nw_fn) IFN(nwg_tab)[3][DW_RMAX][2][2] = {DW_NWG_TAB(5, 1), DW_NWG_TAB(7, 1),
+                                                           DW_NWG_TAB(5, 2)};
 #  undef DW_NWG_TAB
 #  undef DW_NWG_T
 #  undef DW_NWG_K
@@ -1764,10 +1794,10 @@ static ISA_ATTR void IFN(nw_rows)(const dw_geom *g, const TYPE *buf, const TYPE 
 {
     const int K = (int)g->kw;
     const VT bv = V_SET1(bias);
-    const int64_t out_w = g->out_w, pitch = 2 * DW_VL;
+    const int64_t out_w = g->out_w, pitch = dw_nw_pitch(g, DW_VL);
     const int same = g->ph == K / 2 && g->out_h == g->in_h;
     const int64_t n = r1 - r0, ng = (n + DW_RMAX - 1) / DW_RMAX;
-    const IFN(nw_fn)(*tab)[2][2] = IFN(nwg_tab)[K == 7];
+    const IFN(nw_fn)(*tab)[2][2] = IFN(nwg_tab)[out_w > DW_VL ? 2 : K == 7];
     int64_t r = r0;
     for (int64_t k = 0; k < ng; k++) {
         const int rows = (int)(n / ng + (k < n % ng));
@@ -1886,37 +1916,23 @@ ISA_FN void IFN(nw_fill)(const dw_geom *g, const dw_split *p, const TYPE *xplane
        the compiler would read g again after each one */
     const int64_t in_w = g->in_w, pw = g->pw;
     const TYPE *src = xplane + i0 * in_w;
-    TYPE *dst = buf + (i0 + g->ph) * pitch + pw;
-    if (pw + in_w <= DW_VL) {
-        /* the row and its zero columns as one aligned vector: lanes
-           [pw, pw + in_w) read from src - pw (the address as an integer:
-           it may lie before the array; the lanes outside are not read) */
-        const MT m = IFN(m_lanes)((int)pw, (int)(pw + in_w));
-        TYPE *row = dst - pw;
-        for (int64_t ih = i0; ih < i1; ih++, src += in_w, row += pitch)
-            V_STORE(row, IFN(v_maskz_load)(m, (const TYPE *)((uintptr_t)src - (uintptr_t)pw * sizeof(TYPE))));
-        return;
+    TYPE *row = buf + (i0 + g->ph) * pitch;
+    /* the row between its zero columns as whole aligned vectors: vector j
+       holds the input columns [j VL - pw, (j + 1) VL - pw), read from
+       src + j VL - pw with the lanes outside the row masked (the address
+       as an integer: it may lie before the array; masked lanes are not
+       read) */
+    const int nv = (int)((pw + in_w + DW_VL - 1) / DW_VL);   /* at most 3 */
+    MT m[3];
+    for (int j = 0; j < nv; j++) {
+        const int64_t lo = pw - j * DW_VL, hi = pw + in_w - j * DW_VL;
+        m[j] = IFN(m_lanes)(lo < 0 ? 0 : (int)lo, hi > DW_VL ? DW_VL : (int)hi);
     }
-    if (in_w <= DW_VL) {
-        /* one vector a row, zero past the row: stored whole when it ends
-           inside the buffer row (the zero columns it covers stay zero) */
-        const MT m = IFN(m_lanes)(0, (int)in_w);
-        if (pw + DW_VL <= pitch) {
-            for (int64_t ih = i0; ih < i1; ih++, src += in_w, dst += pitch)
-                V_STORE(dst, IFN(v_maskz_load)(m, src));
-        } else {
-            for (int64_t ih = i0; ih < i1; ih++, src += in_w, dst += pitch)
-                IFN(v_mask_store)(dst, m, IFN(v_maskz_load)(m, src));
-        }
-        return;
-    }
-    for (int64_t ih = i0; ih < i1; ih++, src += in_w, dst += pitch) {
-        int64_t c = 0;
-        for (; c + DW_VL <= in_w; c += DW_VL)
-            V_STORE(dst + c, V_LOAD(src + c));
-        if (c < in_w)
-            IFN(v_store_first)(dst + c, IFN(v_load_first)(src + c, in_w - c), in_w - c);
-    }
+    for (int64_t ih = i0; ih < i1; ih++, src += in_w, row += pitch)
+        for (int j = 0; j < nv; j++)
+            V_STORE(row + j * DW_VL,
+                    IFN(v_maskz_load)(m[j], (const TYPE *)((uintptr_t)src + (uintptr_t)(j * DW_VL - pw) *
+                                                                         sizeof(TYPE))));
 }
 
 /* The next unit after (plane, mb, rb), rb fastest. */
