@@ -1990,12 +1990,14 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
 }
 #endif /* DW_HAS_SPECS && !DW_NARROW */
 
-/* ---- flat planes: rows of at most two vectors ----------------------------
+/* ---- flat planes: rows of at most four vectors ---------------------------
 
    2-D, 3x3 at stride 1 without dilation, padding 1 on every side (the
    output plane is the input plane's size), rows of at most two vectors
-   (AVX-512: float32 up to 32 columns, float64 up to 16) and planes of at
-   most DW_TP_MAXV vectors.  The plane is read
+   (AVX-512: float32 up to 32 columns, float64 up to 16), or of three or
+   four that leave lanes idle (float32 33 to 63 columns but 48, float64 17
+   to 31 but 24), and planes of at most DW_TP_MAXV vectors.  The plane is
+   read
    as one flat array of out_h * out_w elements, DW_VL to a vector, in
    blocks of up to DW_TP_B vectors: one load per vector; a permute across
    two vectors moves them by one row up or down (zeros before and after the
@@ -2027,18 +2029,25 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
    104; float32 18x18 107 -> 67,
    22x22 140 -> 104, 24x24 156 -> 117, 28x28 180 -> 166; batch 8, 2
    threads: float32 192 x 28x28 134 -> 121 us, float64 576 x 14x14 224 ->
-   187 us. */
+   187 us.  Rows of three and four vectors (the permutes reach SP vectors
+   back and forward) and planes of 65 to 256 vectors, one thread, 64
+   planes: float64 20x20 180 -> 132 ns a plane, 28x28 285 -> 249, 30x30
+   315 -> 284, float32 40x40 322 -> 264, 56x56 567 -> 549, 60x60 636 ->
+   611, 28 columns x 100 rows 550 -> 467; batch 8, 2 threads, float64
+   192 x 28x28 241 -> 207 us; on rows of whole vectors the row kernels
+   stay (float32 48x48 381 against 403, 64x64 664 against 731). */
 #if DW_ISA == DW_ISA_AVX512
 #  define DW_TP_B 6   /* vectors per block */
+#  define DW_TP_SPMAX 4   /* vectors a row of the plane spans at most */
 
 typedef struct IFN(dw_tp_ctx) {
     /* per kw, for vector m at m + 2: the lanes of the plane whose column
-       j + kw - 1 is inside the row (none for the vectors -2, -1, nv and
-       nv + 1) */
-    MT cm[3][DW_TP_MAXV + 4];
+       j + kw - 1 is inside the row (none for the vectors -2, -1 and nv to
+       nv + DW_TP_SPMAX + 1) */
+    MT cm[3][DW_TP_MAXV + 2 * DW_TP_SPMAX + 2];
     __m512i up, down;  /* permute indices: element l - w and l + w */
     int64_t nv;        /* vectors per plane */
-    int span;          /* vectors a row spans at most: 1 or 2 */
+    int span;          /* vectors a row spans at most: 1 to DW_TP_SPMAX */
 } IFN(dw_tp_ctx);
 
 ISA_FN VT IFN(tp_perm)(VT a, __m512i idx, VT b)
@@ -2069,10 +2078,11 @@ static ISA_ATTR void IFN(tp_ctx_init)(IFN(dw_tp_ctx) *c, const dw_geom *g)
 {
     const int64_t w = g->out_w, n = g->out_h * w;
     c->nv = (n + DW_VL - 1) / DW_VL;
-    c->span = w <= DW_VL ? 1 : 2;
+    c->span = (int)((w + DW_VL - 1) / DW_VL);
     for (int kw = 0; kw < 3; kw++) {
         c->cm[kw][0] = c->cm[kw][1] = (MT)0;
-        c->cm[kw][c->nv + 2] = c->cm[kw][c->nv + 3] = (MT)0;
+        for (int64_t m = c->nv; m < c->nv + DW_TP_SPMAX + 2; m++)
+            c->cm[kw][m + 2] = (MT)0;
     }
     /* element d = m * DW_VL + l is in column j */
     int64_t j = 0;
@@ -2121,7 +2131,7 @@ ISA_FN void IFN(tp_block)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
     /* the vectors m0 - SP - 1 .. m0 + NB + SP of the plane, once: the
        columns j - 1 and j + 1 are them shifted by a lane (valign), zero
        where the column mask says so */
-    VT cv[DW_TP_B + 6];
+    VT cv[DW_TP_B + 2 * DW_TP_SPMAX + 2];
     DW_UNROLL
     for (int i = 0; i < NB + 2 * SP + 2; i++) {
         const int64_t m = m0 - SP - 1 + i;
@@ -2200,11 +2210,19 @@ DW_TP_ENDS(tp_whole, 1, 1)
 DW_TP_ENDS(tp_last, 0, 1)
 DW_TP_BLOCK(tp_first, DW_TP_B, 1, 0, 1)
 DW_TP_BLOCK(tp_middle, DW_TP_B, 0, 0, 1)
-/* rows of more than one vector (two at most) */
+/* rows of more than one vector (two, three, four at most) */
 DW_TP_ENDS(tp2_whole, 1, 2)
 DW_TP_ENDS(tp2_last, 0, 2)
 DW_TP_BLOCK(tp2_first, DW_TP_B, 1, 0, 2)
 DW_TP_BLOCK(tp2_middle, DW_TP_B, 0, 0, 2)
+DW_TP_ENDS(tp3_whole, 1, 3)
+DW_TP_ENDS(tp3_last, 0, 3)
+DW_TP_BLOCK(tp3_first, DW_TP_B, 1, 0, 3)
+DW_TP_BLOCK(tp3_middle, DW_TP_B, 0, 0, 3)
+DW_TP_ENDS(tp4_whole, 1, 4)
+DW_TP_ENDS(tp4_last, 0, 4)
+DW_TP_BLOCK(tp4_first, DW_TP_B, 1, 0, 4)
+DW_TP_BLOCK(tp4_middle, DW_TP_B, 0, 0, 4)
 #  undef DW_TP_ENDS
 #  undef DW_TP_BLOCK
 
@@ -2217,27 +2235,25 @@ static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const IFN(dw_tp_ctx) *c,
                                      const TYPE *w, const TYPE *b, const TYPE *x, TYPE *y,
                                      int64_t u0, int64_t u1)
 {
-    static const IFN(dw_tp_fn) whole[2][DW_TP_B] = {
-        {IFN(tp_whole1), IFN(tp_whole2), IFN(tp_whole3),
-         IFN(tp_whole4), IFN(tp_whole5), IFN(tp_whole6)},
-        {IFN(tp2_whole1), IFN(tp2_whole2), IFN(tp2_whole3),
-         IFN(tp2_whole4), IFN(tp2_whole5), IFN(tp2_whole6)},
-    };
-    static const IFN(dw_tp_fn) lastb[2][DW_TP_B] = {
-        {IFN(tp_last1), IFN(tp_last2), IFN(tp_last3),
-         IFN(tp_last4), IFN(tp_last5), IFN(tp_last6)},
-        {IFN(tp2_last1), IFN(tp2_last2), IFN(tp2_last3),
-         IFN(tp2_last4), IFN(tp2_last5), IFN(tp2_last6)},
-    };
+#  define DW_TP_ROW(PFX) {IFN(PFX##1), IFN(PFX##2), IFN(PFX##3), IFN(PFX##4), IFN(PFX##5), IFN(PFX##6)}
+    static const IFN(dw_tp_fn) whole[DW_TP_SPMAX][DW_TP_B] = {
+        DW_TP_ROW(tp_whole), DW_TP_ROW(tp2_whole), DW_TP_ROW(tp3_whole), DW_TP_ROW(tp4_whole)};
+    static const IFN(dw_tp_fn) lastb[DW_TP_SPMAX][DW_TP_B] = {
+        DW_TP_ROW(tp_last), DW_TP_ROW(tp2_last), DW_TP_ROW(tp3_last), DW_TP_ROW(tp4_last)};
+    static const IFN(dw_tp_fn) first[DW_TP_SPMAX] = {IFN(tp_first), IFN(tp2_first), IFN(tp3_first),
+                                                    IFN(tp4_first)};
+    static const IFN(dw_tp_fn) middle[DW_TP_SPMAX] = {IFN(tp_middle), IFN(tp2_middle),
+                                                     IFN(tp3_middle), IFN(tp4_middle)};
+#  undef DW_TP_ROW
     /* a plane of more than DW_TP_B vectors: the first block, middle
        blocks, and a last one of 1 to DW_TP_B vectors */
     const int64_t nv = c->nv, cout = g->groups * g->mult;
-    const int two = c->span == 2;
+    const int sp = c->span - 1;
     const int64_t mids = nv > DW_TP_B ? (nv - 1) / DW_TP_B - 1 : 0;
-    const IFN(dw_tp_fn) one = nv <= DW_TP_B ? whole[two][nv - 1] : NULL;
-    const IFN(dw_tp_fn) tail = nv > DW_TP_B ? lastb[two][nv - (mids + 1) * DW_TP_B - 1] : NULL;
-    const IFN(dw_tp_fn) head = two ? IFN(tp2_first) : IFN(tp_first);
-    const IFN(dw_tp_fn) mid = two ? IFN(tp2_middle) : IFN(tp_middle);
+    const IFN(dw_tp_fn) one = nv <= DW_TP_B ? whole[sp][nv - 1] : NULL;
+    const IFN(dw_tp_fn) tail = nv > DW_TP_B ? lastb[sp][nv - (mids + 1) * DW_TP_B - 1] : NULL;
+    const IFN(dw_tp_fn) head = first[sp];
+    const IFN(dw_tp_fn) mid = middle[sp];
     int64_t n = u0 / cout, oc = u0 % cout;
     /* one output channel per group: unit u reads input plane u; the next
        unit's input and output asked for (as in dw_task) */
@@ -2455,6 +2471,7 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 #undef DW_HAS_SPECS
 #ifdef DW_TP_B
 #  undef DW_TP_B
+#  undef DW_TP_SPMAX
 #endif
 #undef DW_HAS_CB
 #undef DW_S2_ALIGN
