@@ -304,6 +304,7 @@ static int gk_thread_id(void)
 /* ---- portable C ------------------------------------------------------------ */
 
 typedef struct { float v[4]; } gk_gv_f32;
+typedef struct { int lo, hi; } gk_gmask;   /* lanes [lo, hi) */
 typedef struct { double v[4]; } gk_gv_f64;
 
 #define GK_GENERIC_OPS(T, VT)                                                   \
@@ -318,10 +319,20 @@ typedef struct { double v[4]; } gk_gv_f64;
     GK_INLINE void gk_g_store_##T(T *p, VT v) { for (int i = 0; i < 4; i++) p[i] = v.v[i]; } \
     GK_INLINE VT gk_g_loadz_##T(const T *p, int lo, int hi)                    \
     { VT r; for (int i = 0; i < 4; i++) r.v[i] = i >= lo && i < hi ? p[i] : (T)0; return r; } \
+    GK_INLINE VT gk_g_loadzm_##T(const T *p, gk_gmask m)                       \
+    { return gk_g_loadz_##T(p, m.lo, m.hi); }                                  \
     GK_INLINE VT gk_g_even_##T(VT a, VT b)                                      \
     { VT r = {{a.v[0], a.v[2], b.v[0], b.v[2]}}; return r; }                   \
     GK_INLINE VT gk_g_odd_##T(VT a, VT b)                                       \
     { VT r = {{a.v[1], a.v[3], b.v[1], b.v[3]}}; return r; }
+
+GK_INLINE gk_gmask gk_g_mask(int lo, int hi)
+{
+    gk_gmask m;
+    m.lo = lo;
+    m.hi = hi;
+    return m;
+}
 
 GK_GENERIC_OPS(float, gk_gv_f32)
 GK_GENERIC_OPS(double, gk_gv_f64)
@@ -363,6 +374,9 @@ static gk_pos gk_item_pos(const gk_plan *p, const gconv_shape *s, int64_t it)
 #define V_MLOAD(acc, lo, hi, p) gk_g_mload_float(acc, lo, hi, p)
 #define V_STORE(p, v) gk_g_store_float(p, v)
 #define V_LOADZ(p, lo, hi) gk_g_loadz_float(p, lo, hi)
+#define GK_MASKT gk_gmask
+#define V_MASK(lo, hi) gk_g_mask(lo, hi)
+#define V_LOADZM(p, m) gk_g_loadzm_float(p, m)
 #define V_EVEN(a, b) gk_g_even_float(a, b)
 #define V_ODD(a, b) gk_g_odd_float(a, b)
 #define GK_MOMAX 4
@@ -379,6 +393,9 @@ static gk_pos gk_item_pos(const gk_plan *p, const gconv_shape *s, int64_t it)
 #undef V_MLOAD
 #undef V_STORE
 #undef V_LOADZ
+#undef GK_MASKT
+#undef V_MASK
+#undef V_LOADZM
 #undef V_EVEN
 #undef V_ODD
 
@@ -392,6 +409,9 @@ static gk_pos gk_item_pos(const gk_plan *p, const gconv_shape *s, int64_t it)
 #define V_MLOAD(acc, lo, hi, p) gk_g_mload_double(acc, lo, hi, p)
 #define V_STORE(p, v) gk_g_store_double(p, v)
 #define V_LOADZ(p, lo, hi) gk_g_loadz_double(p, lo, hi)
+#define GK_MASKT gk_gmask
+#define V_MASK(lo, hi) gk_g_mask(lo, hi)
+#define V_LOADZM(p, m) gk_g_loadzm_double(p, m)
 #define V_EVEN(a, b) gk_g_even_double(a, b)
 #define V_ODD(a, b) gk_g_odd_double(a, b)
 #include "grouped.template.h"
@@ -405,6 +425,9 @@ static gk_pos gk_item_pos(const gk_plan *p, const gconv_shape *s, int64_t it)
 #undef V_MLOAD
 #undef V_STORE
 #undef V_LOADZ
+#undef GK_MASKT
+#undef V_MASK
+#undef V_LOADZM
 #undef V_EVEN
 #undef V_ODD
 #undef ISA
@@ -482,6 +505,9 @@ GK_INLINE GTARGET __m256 gk_avx2_odd_f32(__m256 a, __m256 b)
                      _mm256_castsi256_ps(gk_avx2_mask32(lo, hi)))
 #define V_STORE(p, v) _mm256_storeu_ps(p, v)
 #define V_LOADZ(p, lo, hi) gk_avx2_loadz_f32(p, lo, hi)
+#define GK_MASKT __m256i
+#define V_MASK(lo, hi) gk_avx2_mask32(lo, hi)
+#define V_LOADZM(p, m) _mm256_maskload_ps(p, m)
 #define V_EVEN(a, b) gk_avx2_even_f32(a, b)
 #define V_ODD(a, b) gk_avx2_odd_f32(a, b)
 #include "grouped.template.h"
@@ -496,6 +522,9 @@ GK_INLINE GTARGET __m256 gk_avx2_odd_f32(__m256 a, __m256 b)
 #undef V_MLOAD
 #undef V_STORE
 #undef V_LOADZ
+#undef GK_MASKT
+#undef V_MASK
+#undef V_LOADZM
 #undef V_EVEN
 #undef V_ODD
 
@@ -512,6 +541,9 @@ GK_INLINE GTARGET __m256 gk_avx2_odd_f32(__m256 a, __m256 b)
                      _mm256_castsi256_pd(gk_avx2_mask64(lo, hi)))
 #define V_STORE(p, v) _mm256_storeu_pd(p, v)
 #define V_LOADZ(p, lo, hi) gk_avx2_loadz_f64(p, lo, hi)
+#define GK_MASKT __m256i
+#define V_MASK(lo, hi) gk_avx2_mask64(lo, hi)
+#define V_LOADZM(p, m) _mm256_maskload_pd(p, m)
 #define V_EVEN(a, b) _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), 0xD8)
 #define V_ODD(a, b) _mm256_permute4x64_pd(_mm256_unpackhi_pd(a, b), 0xD8)
 #include "grouped.template.h"
@@ -526,6 +558,9 @@ GK_INLINE GTARGET __m256 gk_avx2_odd_f32(__m256 a, __m256 b)
 #undef V_MLOAD
 #undef V_STORE
 #undef V_LOADZ
+#undef GK_MASKT
+#undef V_MASK
+#undef V_LOADZM
 #undef V_EVEN
 #undef V_ODD
 #undef ISA
@@ -660,6 +695,9 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 #define V_MLOAD(acc, lo, hi, p) _mm512_mask_loadu_ps(acc, GK_M16(lo, hi), p)
 #define V_STORE(p, v) _mm512_storeu_ps(p, v)
 #define V_LOADZ(p, lo, hi) _mm512_maskz_loadu_ps(GK_M16(lo, hi), p)
+#define GK_MASKT __mmask16
+#define V_MASK(lo, hi) GK_M16(lo, hi)
+#define V_LOADZM(p, m) _mm512_maskz_loadu_ps(m, p)
 #define V_EVEN(a, b) gk_avx512_even_f32(a, b)
 #define V_ODD(a, b) gk_avx512_odd_f32(a, b)
 #include "grouped.template.h"
@@ -679,6 +717,9 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 #undef V_MLOAD
 #undef V_STORE
 #undef V_LOADZ
+#undef GK_MASKT
+#undef V_MASK
+#undef V_LOADZM
 #undef V_EVEN
 #undef V_ODD
 
@@ -693,6 +734,9 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 #define V_MLOAD(acc, lo, hi, p) _mm512_mask_loadu_pd(acc, GK_M8(lo, hi), p)
 #define V_STORE(p, v) _mm512_storeu_pd(p, v)
 #define V_LOADZ(p, lo, hi) _mm512_maskz_loadu_pd(GK_M8(lo, hi), p)
+#define GK_MASKT __mmask8
+#define V_MASK(lo, hi) GK_M8(lo, hi)
+#define V_LOADZM(p, m) _mm512_maskz_loadu_pd(m, p)
 #define V_EVEN(a, b) gk_avx512_even_f64(a, b)
 #define V_ODD(a, b) gk_avx512_odd_f64(a, b)
 #define GK_OCV 1
@@ -717,6 +761,9 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 #undef V_MLOAD
 #undef V_STORE
 #undef V_LOADZ
+#undef GK_MASKT
+#undef V_MASK
+#undef V_LOADZM
 #undef V_EVEN
 #undef V_ODD
 #undef ISA
