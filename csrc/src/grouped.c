@@ -276,6 +276,23 @@ static int gk_depth_only(const gconv_shape *s)
     return depth;
 }
 
+/* Bytes of n elements of elem bytes rounded up to whole cache lines (the
+   parts of a call's one allocation stay 64-byte aligned); -1 when that
+   would pass INT64_MAX / 4. */
+static int64_t gk_bytes(int64_t n, size_t elem)
+{
+    const int64_t limit = INT64_MAX / 4;
+    if (n < 0 || (uint64_t)n > (uint64_t)(limit - 63) / elem)
+        return -1;
+    return ((int64_t)((uint64_t)n * elem) + 63) / 64 * 64;
+}
+
+/* a + b for byte counts of at most INT64_MAX / 4 each; -1 past that. */
+static int64_t gk_add_bytes(int64_t a, int64_t b)
+{
+    return a > INT64_MAX / 4 - b ? -1 : a + b;
+}
+
 /* Threads for a call of this many multiply-adds: one for small problems. */
 static int gk_threads(int threads, double flops, int64_t items)
 {

@@ -1247,24 +1247,31 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     const int reorder = p.depth && s->k[0] > 1;
     const int64_t P = (int64_t)p.nv * VL;
     const int64_t nofft = p.kc;
-    int64_t *off = (int64_t *)gconv__alloc(p.noff + nofft, sizeof(int64_t));
-    TYPE *buf = NULL, *wt = NULL;
+    /* one allocation for the call's offsets, per-thread buffers, weights
+       and tap lists.  Separate ones could be returned to the system and
+       faulted back in at every call (glibc trimming the top of the heap):
+       a C program calling float64 with 24 channels a group on 28x28 at
+       batch 1 did, 622 -> 494 us on one thread, 363 -> 256 us on 2 */
     gk_tapset ts;
     memset(&ts, 0, sizeof ts);
-    if (p.bufsz > 0)
-        buf = (TYPE *)gconv__alloc(p.bufsz * p.nt, sizeof(TYPE));
-    if (p.ocv || reorder)
-        wt = (TYPE *)gconv__alloc(s->weight_elements, sizeof(TYPE));
-    if (p.ocv)
-        ts.tap = (gk_tap *)gconv__alloc(gk_tapset_plan(s, p.K, &ts), sizeof(gk_tap));
-    if (off == NULL || (p.bufsz > 0 && buf == NULL) || ((p.ocv || reorder) && wt == NULL) ||
-        (p.ocv && ts.tap == NULL)) {
-        gconv__free(off);
-        gconv__free(buf);
-        gconv__free(wt);
-        gconv__free(ts.tap);
+    const int64_t ntap = p.ocv ? gk_tapset_plan(s, p.K, &ts) : 0;
+    const int64_t part[4] = {
+        gk_bytes(p.noff + nofft, sizeof(int64_t)),
+        gk_bytes(p.bufsz > 0 ? p.bufsz * p.nt : 0, sizeof(TYPE)),
+        gk_bytes(p.ocv || reorder ? s->weight_elements : 0, sizeof(TYPE)),
+        gk_bytes(ntap, sizeof(gk_tap)),
+    };
+    int64_t total = 0;
+    for (int i = 0; i < 4; i++)
+        total = part[i] < 0 || total < 0 ? -1 : gk_add_bytes(total, part[i]);
+    char *mem = total < 0 ? NULL : (char *)gconv__alloc(total, 1);
+    if (mem == NULL)
         return GCONV_ERR_NO_MEMORY;
-    }
+    int64_t *off = (int64_t *)(void *)mem;
+    TYPE *buf = p.bufsz > 0 ? (TYPE *)(void *)(mem + part[0]) : NULL;
+    TYPE *wt = p.ocv || reorder ? (TYPE *)(void *)(mem + part[0] + part[1]) : NULL;
+    if (p.ocv)
+        ts.tap = (gk_tap *)(void *)(mem + part[0] + part[1] + part[2]);
     int64_t *offt = off + p.noff;   /* tap j of a tile: row j */
     for (int64_t j = 0; j < nofft; j++)
         offt[j] = j * P;
@@ -1346,10 +1353,7 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
         for (int64_t it = 0; it < p.items; it++)
             FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, &ts, skip, buf);
     }
-    gconv__free(off);
-    gconv__free(buf);
-    gconv__free(wt);
-    gconv__free(ts.tap);
+    gconv__free(mem);
     return GCONV_OK;
 }
 
