@@ -583,99 +583,44 @@ GK_INLINE GTARGET void FN(copy_row_eo)(TYPE *even, TYPE *odd, const TYPE *src,
     }
 }
 
-/* n rows of zeros, Ws apart from dst, in each of nph planes plq apart. */
-GK_INLINE GTARGET void FN(zero_rows)(TYPE *dst, int nph, int64_t plq, int64_t n, int64_t Ws,
-                                     int64_t nvec)
-{
-    for (int b = 0; b < nph; b++)
-        for (int64_t r = 0; r < n; r++)
-            for (int64_t v = 0; v < nvec; v++)
-                V_STORE(dst + b * plq + r * Ws + v * VL, V_SET1((TYPE)0));
-}
-
-/* Stride 1: the nr rows of a plane, Ws apart from dst: zeros but for rows
-   [lo, hi), which come from the input rows at element offsets so, so +
-   step, ... of xg, vector v of a row loaded with mask m0[v] (or whole).
-   Each plane's rows in order: a row's whole vectors reach into the next.
-   One loop for the plane (the zero rows too, or the compiler makes them
-   calls of memset) with the masks of one-vector rows in registers:
-   within pack_phase's nest of loops a row of a 7x7 plane took 6 cycles, a
+/* Rows of one vector (the planes of small outputs), stride 1: the nr rows
+   of a plane, Ws apart from dst, zeros but for rows [lo, hi), which come
+   from the input rows at element offsets so, so + step, ... of xg, loaded
+   with mask m.  One loop for the plane, the zero rows in it (as loops of
+   their own they became calls of memset), the mask in a register: within
+   pack_phase's nest of loops such a row took 6 cycles (7x7 planes), a
    stride-2 row 14. */
 GK_INLINE GTARGET void FN(rows_s1)(TYPE *dst, const TYPE *xg, int64_t so, int64_t step,
-                                   int64_t nr, int64_t lo, int64_t hi, int64_t Ws,
-                                   int64_t nvec, const unsigned char *whole,
-                                   const GK_MASKT *m0)
+                                   int64_t nr, int64_t lo, int64_t hi, int64_t Ws, GK_MASKT m)
 {
-    if (nvec == 1) {
-        const GK_MASKT m = m0[0];   /* (every lane when whole) */
-        for (int64_t r = 0; r < nr; r++, dst += Ws) {
-            VT v = V_SET1((TYPE)0);
-            if (r >= lo && r < hi) {
-                v = V_LOADZM(GK_AT(const TYPE, xg, so), m);
-                so += step;
-            }
-            V_STORE(dst, v);
-        }
-        return;
-    }
     for (int64_t r = 0; r < nr; r++, dst += Ws) {
-        const int in = r >= lo && r < hi;
-        for (int64_t v = 0; v < nvec; v++) {
-            const TYPE *src = GK_AT(const TYPE, xg, so + v * VL);
-            V_STORE(dst + v * VL, !in ? V_SET1((TYPE)0) : whole[v] ? V_LOAD(src)
-                                                                    : V_LOADZM(src, m0[v]));
-        }
-        if (in)
+        VT v = V_SET1((TYPE)0);
+        if (r >= lo && r < hi) {
+            v = V_LOADZM(GK_AT(const TYPE, xg, so), m);
             so += step;
+        }
+        V_STORE(dst, v);
     }
 }
 
-/* Stride 2, both column phases: as rows_s1, the even elements of a row's
-   2 VL input elements per vector to even, the odd ones to odd (masks m0,
-   m1 for the two input vectors). */
+/* Stride 2, both column phases, rows of one vector: as rows_s1, the even
+   elements of a row's 2 VL input elements to even, the odd ones to odd
+   (masks ma, mb for the two input vectors). */
 GK_INLINE GTARGET void FN(rows_eo)(TYPE *even, TYPE *odd, const TYPE *xg, int64_t so,
                                    int64_t step, int64_t nr, int64_t lo, int64_t hi,
-                                   int64_t Ws, int64_t nvec, const unsigned char *whole,
-                                   const GK_MASKT *m0, const GK_MASKT *m1)
+                                   int64_t Ws, GK_MASKT ma, GK_MASKT mb)
 {
-    if (nvec == 1) {
-        const GK_MASKT ma = m0[0], mb = m1[0];
-        for (int64_t r = 0; r < nr; r++, even += Ws, odd += Ws) {
-            VT e = V_SET1((TYPE)0), o = e;
-            if (r >= lo && r < hi) {
-                const TYPE *src = GK_AT(const TYPE, xg, so);
-                const VT x0 = V_LOADZM(src, ma), x1 = V_LOADZM(GK_AT(const TYPE, src, VL), mb);
-                e = V_EVEN(x0, x1);
-                o = V_ODD(x0, x1);
-                so += step;
-            }
-            V_STORE(even, e);
-            V_STORE(odd, o);
-        }
-        return;
-    }
     for (int64_t r = 0; r < nr; r++, even += Ws, odd += Ws) {
-        const int in = r >= lo && r < hi;
-        for (int64_t v = 0; v < nvec; v++) {
-            VT e = V_SET1((TYPE)0), o = e;
-            if (in) {
-                const TYPE *src = GK_AT(const TYPE, xg, so + 2 * v * VL);
-                VT x0, x1;
-                if (whole[v]) {
-                    x0 = V_LOAD(src);
-                    x1 = V_LOAD(GK_AT(const TYPE, src, VL));
-                } else {
-                    x0 = V_LOADZM(src, m0[v]);
-                    x1 = V_LOADZM(GK_AT(const TYPE, src, VL), m1[v]);
-                }
-                e = V_EVEN(x0, x1);
-                o = V_ODD(x0, x1);
-            }
-            V_STORE(even + v * VL, e);
-            V_STORE(odd + v * VL, o);
-        }
-        if (in)
+        VT e = V_SET1((TYPE)0), o = e;
+        if (r >= lo && r < hi) {
+            const TYPE *src = GK_AT(const TYPE, xg, so);
+            const VT x0 = V_LOADZM(src, ma), x1 = V_LOADZM(GK_AT(const TYPE, src, VL), mb);
+            e = V_EVEN(x0, x1);
+            o = V_ODD(x0, x1);
             so += step;
+        }
+        V_STORE(even, e);
+        V_STORE(odd, o);
     }
 }
 
@@ -705,12 +650,10 @@ static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
         r0[a] = oh0 * sh + p->phh[a] - s->pad[1];
         gk_valid(r0[a], sh, IH, RBq, &rlo[a], &rhi[a]);
     }
-    /* per vector of a row: lanes [lo, hi) from the input (stride 1), or
-       elements [lo, hi) of its 2 VL input elements (stride 2, both phases),
-       as the load masks m0 (m1: of the second vector) and whether the
-       vectors are whole, computed once per item rather than per row */
-    GK_MASKT m0[GK_PACK_VECS], m1[GK_PACK_VECS];
-    unsigned char whole[GK_PACK_VECS];
+    /* per vector of a row: lanes [vlo, vhi) from the input (stride 1), or
+       elements [vlo, vhi) of its 2 VL input elements (stride 2, both phases) */
+    int vlo[GK_PACK_VECS], vhi[GK_PACK_VECS];
+    int lo0 = 0, hi0 = 0;   /* those of the first vector */
     const int hoist = nvec <= GK_PACK_VECS && (sw == 1 || eo >= 0);
     if (hoist) {
         for (int64_t v = 0; v < nvec; v++) {
@@ -728,58 +671,99 @@ static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
             }
             /* a vector wholly outside the input gets the empty lane range
                [lo, lo) with lo <= the lane count, which the masks allow */
-            if (hi < lo)
-                hi = lo;
-            if (sw == 1) {
-                m0[v] = V_MASK((int)lo, (int)hi);
-                m1[v] = V_MASK(0, 0);
-                whole[v] = lo == 0 && hi == VL;
-            } else {
-                m0[v] = V_MASK((int)(lo < VL ? lo : VL), (int)(hi < VL ? hi : VL));
-                m1[v] = V_MASK((int)(lo > VL ? lo - VL : 0), (int)(hi > VL ? hi - VL : 0));
-                whole[v] = lo == 0 && hi == 2 * VL;
+            vlo[v] = (int)lo;
+            vhi[v] = (int)(hi > lo ? hi : lo);
+            if (v == 0) {
+                lo0 = vlo[0];
+                hi0 = vhi[0];
             }
         }
     }
+    if (hoist && nvec == 1) {
+        /* plane by plane: zeros, input rows [lo, hi), zeros; the load masks
+           made once (sw == 1: m0 alone) */
+        const GK_MASKT m0 = sw == 1 ? V_MASK(lo0, hi0)
+                                    : V_MASK(lo0 < VL ? lo0 : VL, hi0 < VL ? hi0 : VL);
+        const GK_MASKT m1 = V_MASK(lo0 > VL ? lo0 - VL : 0, hi0 > VL ? hi0 - VL : 0);
+        for (int64_t c = 0; c < s->cin_g; c++) {
+            for (int64_t kd = 0; kd < KD; kd++) {
+                const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                const int dvalid = id >= 0 && id < ID;
+                const int64_t cd = dvalid ? (c * ID + id) * IH : 0;
+                TYPE *pc = buf + (c * KD + kd) * nphh * nphw * plq;
+                for (int a = 0; a < nphh; a++) {
+                    TYPE *pl = pc + a * nphw * plq;
+                    const int64_t lo = dvalid ? rlo[a] : RBq;
+                    const int64_t hi = rhi[a] > lo ? rhi[a] : lo;
+                    /* offsets of rows that exist only: with a huge stride,
+                       the next row's (or sh * IW) may not fit in int64_t */
+                    const int64_t so = lo < hi ? (cd + r0[a] + lo * sh) * IW : 0;
+                    const int64_t step = hi - lo > 1 ? sh * IW : 0;
+                    if (sw == 1)
+                        FN(rows_s1)(pl, xg, so + base[0], step, RBq, lo, hi, Ws, m0);
+                    else
+                        FN(rows_eo)(pl + eo * plq, pl + (1 - eo) * plq, xg, so + base[eo], step,
+                                    RBq, lo, hi, Ws, m0, m1);
+                }
+            }
+        }
+        return;
+    }
+    /* wider rows: in order (r, row phase), every plane of a row at once (a
+       row's whole vectors reach into the next row of its plane).  Per plane
+       like the rows above, 256 channels of 112 columns at stride 2 in 2
+       groups took 10 % longer (batch 8). */
     for (int64_t c = 0; c < s->cin_g; c++) {
         for (int64_t kd = 0; kd < KD; kd++) {
             const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
             const int dvalid = id >= 0 && id < ID;
             const int64_t cd = dvalid ? (c * ID + id) * IH : 0;   /* first row of the slice */
             TYPE *pc = buf + (c * KD + kd) * nphh * nphw * plq;
-            for (int a = 0; a < nphh; a++) {
-                /* plane rows: zeros, input rows [lo, hi), zeros; each plane's
-                   rows in order (a row's whole vectors reach into the next) */
-                TYPE *pl = pc + a * nphw * plq;
-                const int64_t lo = dvalid ? rlo[a] : RBq;
-                const int64_t hi = rhi[a] > lo ? rhi[a] : lo;
-                if (hoist) {
-                    /* offsets of rows that exist only: with a huge stride, the
-                       next row's (or sh * IW) may not fit in int64_t */
-                    const int64_t so = lo < hi ? (cd + r0[a] + lo * sh) * IW : 0;
-                    const int64_t step = hi - lo > 1 ? sh * IW : 0;
-                    if (sw == 1)
-                        FN(rows_s1)(pl, xg, so + base[0], step, RBq, lo, hi, Ws, nvec, whole, m0);
-                    else
-                        FN(rows_eo)(pl + eo * plq, pl + (1 - eo) * plq, xg, so + base[eo], step,
-                                    RBq, lo, hi, Ws, nvec, whole, m0, m1);
-                    continue;
-                }
-                FN(zero_rows)(pl, nphw, plq, lo, Ws, nvec);
-                for (int64_t r = lo; r < hi; r++) {
+            for (int64_t r = 0; r < RBq; r++) {
+                for (int a = 0; a < nphh; a++) {
+                    TYPE *pl = pc + a * nphw * plq + r * Ws;
+                    if (!dvalid || r < rlo[a] || r >= rhi[a]) {
+                        for (int b = 0; b < nphw; b++)
+                            for (int64_t v = 0; v < nvec; v++)
+                                V_STORE(pl + b * plq + v * VL, V_SET1((TYPE)0));
+                        continue;
+                    }
                     const int64_t row = (cd + r0[a] + r * sh) * IW;   /* element offset */
-                    TYPE *pr = pl + r * Ws;
-                    if (eo >= 0) {
+                    if (hoist && sw == 1) {
+                        for (int64_t v = 0; v < nvec; v++) {
+                            const TYPE *src = GK_AT(const TYPE, xg, row + base[0] + v * VL);
+                            if (vlo[v] == 0 && vhi[v] == VL)
+                                V_STORE(pl + v * VL, V_LOAD(src));
+                            else
+                                V_STORE(pl + v * VL, V_LOADZ(src, vlo[v], vhi[v]));
+                        }
+                    } else if (hoist) {
+                        TYPE *even = pl + eo * plq, *odd = pl + (1 - eo) * plq;
+                        for (int64_t v = 0; v < nvec; v++) {
+                            const TYPE *src = GK_AT(const TYPE, xg, row + base[eo] + 2 * v * VL);
+                            const int lo = vlo[v], hi = vhi[v];
+                            VT x0, x1;
+                            if (lo == 0 && hi == 2 * VL) {
+                                x0 = V_LOAD(src);
+                                x1 = V_LOAD(GK_AT(const TYPE, src, VL));
+                            } else {
+                                x0 = V_LOADZ(src, lo < VL ? lo : VL, hi < VL ? hi : VL);
+                                x1 = V_LOADZ(GK_AT(const TYPE, src, VL), lo > VL ? lo - VL : 0,
+                                             hi > VL ? hi - VL : 0);
+                            }
+                            V_STORE(even + v * VL, V_EVEN(x0, x1));
+                            V_STORE(odd + v * VL, V_ODD(x0, x1));
+                        }
+                    } else if (eo >= 0) {
                         const int64_t b0 = base[eo];
-                        FN(copy_row_eo)(pr + eo * plq, pr + (1 - eo) * plq,
+                        FN(copy_row_eo)(pl + eo * plq, pl + (1 - eo) * plq,
                                         GK_AT(const TYPE, xg, row + b0), Wq, -b0, IW - b0);
                     } else {
                         for (int b = 0; b < nphw; b++)
-                            FN(copy_row)(pr + b * plq, GK_AT(const TYPE, xg, row + base[b]),
+                            FN(copy_row)(pl + b * plq, GK_AT(const TYPE, xg, row + base[b]),
                                          sw, Wq, jlo[b], jhi[b]);
                     }
                 }
-                FN(zero_rows)(pl + hi * Ws, nphw, plq, RBq - hi, Ws, nvec);
             }
         }
     }
