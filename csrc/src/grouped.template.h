@@ -709,10 +709,41 @@ static GTARGET void FN(pack_phase)(const gk_plan *p, const gconv_shape *s,
         }
         return;
     }
-    /* wider rows: in order (r, row phase), every plane of a row at once (a
-       row's whole vectors reach into the next row of its plane).  Per plane
-       like the rows above, 256 channels of 112 columns at stride 2 in 2
-       groups took 10 % longer (batch 8). */
+    if (hoist && sw == 1 && nphh == 1) {
+        /* one plane per (channel, kd): zero rows, input rows, zero rows */
+        for (int64_t c = 0; c < s->cin_g; c++) {
+            for (int64_t kd = 0; kd < KD; kd++) {
+                const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                TYPE *dst = buf + (c * KD + kd) * plq;
+                const int64_t lo = id >= 0 && id < ID ? rlo[0] : RBq;
+                const int64_t hi = rhi[0] > lo ? rhi[0] : lo;
+                for (int64_t r = 0; r < lo; r++, dst += Ws)
+                    for (int64_t v = 0; v < nvec; v++)
+                        V_STORE(dst + v * VL, V_SET1((TYPE)0));
+                /* offsets of rows that exist only: with a huge stride, the
+                   next row's (or sh * IW) may not fit in int64_t */
+                const int64_t plane = lo < hi ? (c * ID + id) * IH + r0[0] : 0;
+                for (int64_t r = lo; r < hi; r++, dst += Ws) {
+                    const int64_t so = (plane + r * sh) * IW + base[0];
+                    for (int64_t v = 0; v < nvec; v++) {
+                        const TYPE *src = GK_AT(const TYPE, xg, so + v * VL);
+                        if (vlo[v] == 0 && vhi[v] == VL)
+                            V_STORE(dst + v * VL, V_LOAD(src));
+                        else
+                            V_STORE(dst + v * VL, V_LOADZ(src, vlo[v], vhi[v]));
+                    }
+                }
+                for (int64_t r = hi; r < RBq; r++, dst += Ws)
+                    for (int64_t v = 0; v < nvec; v++)
+                        V_STORE(dst + v * VL, V_SET1((TYPE)0));
+            }
+        }
+        return;
+    }
+    /* the rest in order (r, row phase), every plane of a row at once (a
+       row's whole vectors reach into the next row of its plane).  Plane by
+       plane as for the rows of one vector, 256 channels of 112 columns at
+       stride 2 in 2 groups took 10 % longer (batch 8). */
     for (int64_t c = 0; c < s->cin_g; c++) {
         for (int64_t kd = 0; kd < KD; kd++) {
             const int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
