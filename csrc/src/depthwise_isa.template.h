@@ -2217,23 +2217,19 @@ ISA_FN void IFN(tp_block)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
     DW_TP_BLOCK(PFX##4, 4, FIRST, 1, SP)                                       \
     DW_TP_BLOCK(PFX##5, 5, FIRST, 1, SP)                                       \
     DW_TP_BLOCK(PFX##6, 6, FIRST, 1, SP)
-DW_TP_ENDS(tp_whole, 1, 1)
-DW_TP_ENDS(tp_last, 0, 1)
-DW_TP_BLOCK(tp_first, DW_TP_B, 1, 0, 1)
-DW_TP_BLOCK(tp_middle, DW_TP_B, 0, 0, 1)
+/* the four kinds of block (whole plane, last, first, middle) of rows of SP
+   vectors, named PFX_whole, PFX_last, PFX_first and PFX_middle */
+#  define DW_TP_SPAN(PFX, SP)                                                  \
+    DW_TP_ENDS(PFX##_whole, 1, SP)                                             \
+    DW_TP_ENDS(PFX##_last, 0, SP)                                              \
+    DW_TP_BLOCK(PFX##_first, DW_TP_B, 1, 0, SP)                                \
+    DW_TP_BLOCK(PFX##_middle, DW_TP_B, 0, 0, SP)
+DW_TP_SPAN(tp, 1)
 /* rows of more than one vector (two, three, four at most) */
-DW_TP_ENDS(tp2_whole, 1, 2)
-DW_TP_ENDS(tp2_last, 0, 2)
-DW_TP_BLOCK(tp2_first, DW_TP_B, 1, 0, 2)
-DW_TP_BLOCK(tp2_middle, DW_TP_B, 0, 0, 2)
-DW_TP_ENDS(tp3_whole, 1, 3)
-DW_TP_ENDS(tp3_last, 0, 3)
-DW_TP_BLOCK(tp3_first, DW_TP_B, 1, 0, 3)
-DW_TP_BLOCK(tp3_middle, DW_TP_B, 0, 0, 3)
-DW_TP_ENDS(tp4_whole, 1, 4)
-DW_TP_ENDS(tp4_last, 0, 4)
-DW_TP_BLOCK(tp4_first, DW_TP_B, 1, 0, 4)
-DW_TP_BLOCK(tp4_middle, DW_TP_B, 0, 0, 4)
+DW_TP_SPAN(tp2, 2)
+DW_TP_SPAN(tp3, 3)
+DW_TP_SPAN(tp4, 4)
+#  undef DW_TP_SPAN
 #  undef DW_TP_ENDS
 #  undef DW_TP_BLOCK
 
