@@ -232,16 +232,19 @@ def test_narrow_planes(isa, dtype, k):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_flat_planes(isa, dtype):
-    """3x3 filters at stride 1 with padding 1 on rows of at most one vector
-    (AVX-512: float32 up to 16 columns, float64 up to 8) and planes of at
-    most 32 vectors: the plane is taken as one flat array, in blocks of up
-    to 6 vectors, the rows above and below by a permute across two
-    vectors.  Widths and heights on both sides of every limit (planes of
-    one block, of several with a short last one, just too wide, just too
-    long), with and without bias and channel multipliers."""
+    """3x3 filters at stride 1 with padding 1 on rows of at most four
+    vectors (AVX-512: float32 up to 64 columns, float64 up to 32) and planes
+    of at most 256 vectors: the plane is taken as one flat array, vector by
+    vector (planes of up to 16 vectors unrolled), the rows above and below
+    by a permute across two vectors.  Widths and heights on both sides of
+    every limit (planes of a few vectors, rows of one to four vectors and
+    just too wide, planes just too long), with and without bias and
+    channel multipliers."""
     rng = np.random.default_rng(23)
     sizes = [(h, w) for w in (1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17)
              for h in (1, 2, 3, 5, 7, 8, 13, 16, 31, 32, 33)]
+    sizes += [(h, w) for w in (20, 24, 28, 31, 33, 40, 47, 48, 63, 65)
+              for h in (1, 2, 5, 28, 65)]
     for i, (h, w) in enumerate(sizes):
         mult = 2 if i % 3 == 0 else 1
         x, w_, b = make(rng, 1 + i % 3, 3 + i % 4, mult, (h, w), (3, 3), dtype,

@@ -43,11 +43,11 @@
  *     row kernels broadcast each tap from memory at every use.
  *   - flat planes (AVX-512, 3x3 at stride 1 with padding 1, rows of at
  *     most two vectors or of three and four that leave lanes idle, planes
- *     of at most 256, dw_tp_ok): the plane is one
- *     flat array, one load per vector shifted by a lane either way gives
- *     the columns j - 1, j, j + 1 and a permute across two vectors the
- *     rows above and below, so no lane idles but in the last vector and
- *     nothing is transposed.
+ *     of at most 256, dw_tp_ok): the plane is one flat array, one load
+ *     per vector and a permute across two vectors for the rows above and
+ *     below; the taps of the columns j - 1 and j + 1 are summed over the
+ *     three rows and the sums moved by a lane, so no lane idles but in the
+ *     last vector and nothing is transposed.
  *
  * The row kernels do not copy the padding: vectors whose taps all lie
  * inside the input row use plain loads, those at the borders masked loads
@@ -63,7 +63,8 @@
  * Each output element is bias + the products of its taps, accumulated with
  * fused multiply-adds in (kd, kh, kw) order (specialised stride-1 kernels:
  * even and odd kh in two chains, added at the end; AVX-512 7x7 at stride 1
- * in (kd, kw, kh) order on those chains).  What an element's
+ * in (kd, kw, kh) order on those chains; flat planes: the column kw = 0
+ * sum, then the kw = 1 taps, plus the kw = 2 sum).  What an element's
  * arithmetic is depends only on its position (vectors start at fixed
  * multiples of the vector length, which kernel runs depends on the shape),
  * never on how rows, channels or planes were split among threads, so
