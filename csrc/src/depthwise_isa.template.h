@@ -2147,11 +2147,11 @@ ISA_FN VT IFN(tp_load)(const IFN(dw_tp_ctx) *c, const TYPE *x, int64_t m, int64_
    (d) of vector i, the partial sums Q0 of vectors i - 1 and i and Q2 of
    vector i. */
 #  define DW_TP_RING(SP) ((SP) <= 2)
-typedef struct IFN(dw_tp_run) {
+typedef struct IFN(dw_tp_state) {
     VT r[5];
     VT ua, ub, da, db;
     VT u, ce, d, q0p, q0, q2;
-} IFN(dw_tp_run);
+} IFN(dw_tp_state);
 
 /* The taps of one plane: its weights, bias, and Q0 and Q2 of a zero
    column. */
@@ -2166,7 +2166,7 @@ typedef struct IFN(dw_tp_taps) {
 /* Output vector i of the plane (nv vectors) into y, and the state moved on
    to vector i + 1.  EDGE: near the plane's ends (loads that may fall
    outside the plane or on its last vector, the last vector's store). */
-ISA_FN void IFN(tp_step)(const IFN(dw_tp_ctx) *c, const IFN(dw_tp_taps) *t, IFN(dw_tp_run) *s,
+ISA_FN void IFN(tp_step)(const IFN(dw_tp_ctx) *c, const IFN(dw_tp_taps) *t, IFN(dw_tp_state) *s,
                          const TYPE *x, TYPE *y, int64_t i, int64_t nv, const int SP,
                          const int EDGE)
 {
@@ -2239,7 +2239,7 @@ ISA_FN void IFN(tp_plane)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
     t.q2z = V_FMA(t.w22, z, V_FMA(t.w12, z, V_FMA(t.w02, z, z)));
     /* vector 0's rows, then the pairs for vector 1 */
     const int EDGE = 1;
-    IFN(dw_tp_run) s;
+    IFN(dw_tp_state) s;
     s.u = IFN(tp_perm)(DW_TP_LOAD(-SP), c->up, DW_TP_LOAD(1 - SP));
     s.ce = DW_TP_LOAD(0);
     s.d = IFN(tp_perm)(DW_TP_LOAD(SP - 1), c->down, DW_TP_LOAD(SP));
