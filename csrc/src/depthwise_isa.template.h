@@ -2004,10 +2004,9 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
 /* ---- flat planes: rows of at most four vectors ---------------------------
 
    2-D, 3x3 at stride 1 without dilation, padding 1 on every side (the
-   output plane is the input plane's size), rows of at most two vectors
-   (AVX-512: float32 up to 32 columns, float64 up to 16), or of three or
-   four that leave lanes idle (float32 33 to 63 columns but 48, float64 17
-   to 31 but 24), and planes of at most DW_TP_MAXV vectors.  The plane is
+   output plane is the input plane's size), rows of at most four vectors
+   (AVX-512: float32 up to 64 columns, float64 up to 32), and planes of at
+   most DW_TP_MAXV vectors.  The plane is
    read as one flat array of out_h * out_w elements, DW_VL to a vector, one
    vector after another (tp_plane): one load per vector; a permute across
    two vectors moves them by one row up or down (zeros before and after the
@@ -2047,7 +2046,8 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
    64 planes: float64 20x20 180 -> 132 ns a plane, 28x28 285 -> 249, 30x30
    315 -> 284, float32 40x40 322 -> 264, 56x56 567 -> 549, 60x60 636 ->
    611, 28 columns x 100 rows 550 -> 467; on rows of whole vectors the row
-   kernels stay (float32 48x48 381 against 403, 64x64 664 against 731). */
+   kernels were faster than those blocks (float32 48x48 381 against 403,
+   64x64 664 against 731) but not than tp_plane (dw_tp_ok). */
 #if DW_ISA == DW_ISA_AVX512
 #  define DW_TP_SPMAX 4   /* vectors a row of the plane spans at most */
 
