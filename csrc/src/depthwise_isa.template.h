@@ -2298,22 +2298,16 @@ DW_TP_PLANE(tp_plane3, 3, 0)
 DW_TP_PLANE(tp_plane4, 4, 0)
 /* planes of one to DW_TP_SMALL vectors (rows of at most one), unrolled */
 #  define DW_TP_SMALL 16
-DW_TP_PLANE(tp_small1, 1, 1)
-DW_TP_PLANE(tp_small2, 1, 2)
-DW_TP_PLANE(tp_small3, 1, 3)
-DW_TP_PLANE(tp_small4, 1, 4)
-DW_TP_PLANE(tp_small5, 1, 5)
-DW_TP_PLANE(tp_small6, 1, 6)
-DW_TP_PLANE(tp_small7, 1, 7)
-DW_TP_PLANE(tp_small8, 1, 8)
-DW_TP_PLANE(tp_small9, 1, 9)
-DW_TP_PLANE(tp_small10, 1, 10)
-DW_TP_PLANE(tp_small11, 1, 11)
-DW_TP_PLANE(tp_small12, 1, 12)
-DW_TP_PLANE(tp_small13, 1, 13)
-DW_TP_PLANE(tp_small14, 1, 14)
-DW_TP_PLANE(tp_small15, 1, 15)
-DW_TP_PLANE(tp_small16, 1, 16)
+#  define DW_TP_SMALLS(A, B, C, D)                                             \
+    DW_TP_PLANE(tp_small##A, 1, A)                                             \
+    DW_TP_PLANE(tp_small##B, 1, B)                                             \
+    DW_TP_PLANE(tp_small##C, 1, C)                                             \
+    DW_TP_PLANE(tp_small##D, 1, D)
+DW_TP_SMALLS(1, 2, 3, 4)
+DW_TP_SMALLS(5, 6, 7, 8)
+DW_TP_SMALLS(9, 10, 11, 12)
+DW_TP_SMALLS(13, 14, 15, 16)
+#  undef DW_TP_SMALLS
 #  undef DW_TP_PLANE
 
 typedef void (*IFN(dw_tp_fn))(const IFN(dw_tp_ctx) *, const TYPE *, const TYPE *, TYPE, TYPE *);
