@@ -2006,9 +2006,9 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
    2-D, 3x3 at stride 1 without dilation, padding 1 on every side (the
    output plane is the input plane's size), rows of at most four vectors
    (AVX-512: float32 up to 64 columns, float64 up to 32), and planes of at
-   most DW_TP_MAXV vectors.  The plane is
-   read as one flat array of out_h * out_w elements, DW_VL to a vector, one
-   vector after another (tp_plane): one load per vector; a permute across
+   most DW_TP_MAXV vectors.  The plane is read as one flat array of
+   out_h * out_w elements, DW_VL to a vector, one vector after another
+   (tp_plane): one load per vector; a permute across
    two vectors moves them by one row up or down (zeros before and after the
    plane): the neighbouring vectors for rows of at most one vector, the two
    SP before or after for rows of SP vectors.  So every lane of every FMA
@@ -2052,10 +2052,9 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
 #  define DW_TP_SPMAX 4   /* vectors a row of the plane spans at most */
 
 typedef struct IFN(dw_tp_ctx) {
-    /* per kw, for vector m at m + 2: the lanes of the plane whose column
-       j + kw - 1 is inside the row (none for the vectors -2, -1 and nv to
-       nv + DW_TP_SPMAX + 1) */
-    MT cm[3][DW_TP_MAXV + 2 * DW_TP_SPMAX + 2];
+    /* per kw, for vector m of the plane: its lanes whose column j + kw - 1
+       is inside the row */
+    MT cm[3][DW_TP_MAXV];
     __m512i up, down;  /* permute indices: element l - w and l + w */
     int64_t nv;        /* vectors per plane */
     int span;          /* vectors a row spans at most: 1 to DW_TP_SPMAX */
@@ -2075,11 +2074,6 @@ static ISA_ATTR void IFN(tp_ctx_init)(IFN(dw_tp_ctx) *c, const dw_geom *g)
     const int64_t w = g->out_w, n = g->out_h * w;
     c->nv = (n + DW_VL - 1) / DW_VL;
     c->span = (int)((w + DW_VL - 1) / DW_VL);
-    for (int kw = 0; kw < 3; kw++) {
-        c->cm[kw][0] = c->cm[kw][1] = (MT)0;
-        for (int64_t m = c->nv; m < c->nv + DW_TP_SPMAX + 2; m++)
-            c->cm[kw][m + 2] = (MT)0;
-    }
     /* element d = m * DW_VL + l is in column j */
     int64_t j = 0;
     for (int64_t m = 0; m < c->nv; m++) {
@@ -2091,7 +2085,7 @@ static ISA_ATTR void IFN(tp_ctx_init)(IFN(dw_tp_ctx) *c, const dw_geom *g)
             j = j + 1 == w ? 0 : j + 1;
         }
         for (int kw = 0; kw < 3; kw++)
-            c->cm[kw][m + 2] = (MT)bits[kw];
+            c->cm[kw][m] = (MT)bits[kw];
     }
     /* lane l of vector m of the plane, element m VL + l: element l - w is
        lane l + span VL - w of vectors m - span, m - span + 1 (permute(a,
@@ -2134,7 +2128,7 @@ ISA_FN VT IFN(tp_load)(const IFN(dw_tp_ctx) *c, const TYPE *x, int64_t m, int64_
     if (m < 0 || m >= nv)
         return V_SET1((TYPE)0);
     if (m == nv - 1)
-        return IFN(v_maskz_load)(c->cm[1][m + 2], x + m * DW_VL);
+        return IFN(v_maskz_load)(c->cm[1][m], x + m * DW_VL);
     return V_LOAD(x + m * DW_VL);
 }
 
@@ -2178,13 +2172,13 @@ ISA_FN void IFN(tp_step)(const IFN(dw_tp_ctx) *c, const IFN(dw_tp_taps) *t, IFN(
     const VT dn = R ? IFN(tp_perm)(s->r[2 * SP - 1], c->down, s->r[2 * SP])
                     : IFN(tp_perm)(s->da, c->down, s->db);
     const VT q2n = V_FMA(t->w22, dn, V_FMA(t->w12, cn, V_FMA(t->w02, un, z)));
-    VT acc = IFN(tp_alignm)(t->q0z, c->cm[0][i + 2], s->q0, s->q0p, DW_VL - 1);
+    VT acc = IFN(tp_alignm)(t->q0z, c->cm[0][i], s->q0, s->q0p, DW_VL - 1);
     acc = V_FMA(t->w01, s->u, acc);
     acc = V_FMA(t->w11, s->ce, acc);
     acc = V_FMA(t->w21, s->d, acc);
-    acc = V_ADD(acc, IFN(tp_alignm)(t->q2z, c->cm[2][i + 2], q2n, s->q2, 1));
+    acc = V_ADD(acc, IFN(tp_alignm)(t->q2z, c->cm[2][i], q2n, s->q2, 1));
     if (EDGE && i == nv - 1)
-        IFN(v_mask_store)(y + i * DW_VL, c->cm[1][i + 2], acc);
+        IFN(v_mask_store)(y + i * DW_VL, c->cm[1][i], acc);
     else
         V_STORE(y + i * DW_VL, acc);
     s->q0p = s->q0;
