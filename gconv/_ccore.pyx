@@ -6,8 +6,8 @@ only builds the C parameter struct, releases the GIL around the C call and
 turns a status code into the matching Python exception with the C message.
 """
 
-from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE, PyBuffer_Release,
-                             PyObject_GetBuffer)
+from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_SIMPLE, PyBUF_WRITABLE,
+                             PyBuffer_Release, PyObject_GetBuffer)
 from libc.stdint cimport int64_t
 
 from ._errors import GroupsError, ShapeError
@@ -78,6 +78,16 @@ def has_openmp():
 
 def default_threads():
     return gconv_default_threads()
+
+
+def bytes_to_alignment(buf, size_t alignment):
+    """How many bytes past its start the first address of buf (an object
+    with the buffer interface) that is a multiple of alignment lies."""
+    cdef Py_buffer view
+    PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+    cdef size_t address = <size_t>view.buf
+    PyBuffer_Release(&view)
+    return (alignment - address % alignment) % alignment
 
 
 cdef raise_status(gconv_status st, const gconv_params *p):

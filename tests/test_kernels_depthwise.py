@@ -57,13 +57,24 @@ def reference(x, w, b, stride, pad_before, pad_after, dilation):
     return out
 
 
-def run_c(x, w, b, stride, pad_before, pad_after, dilation, threads):
-    """The C core directly (it takes padding before and after separately)."""
+def empty_at(shape, dtype, offset):
+    """An empty array starting offset bytes past a 64-byte boundary."""
+    nbytes = np.dtype(dtype).itemsize * math.prod(shape)
+    raw = np.empty(nbytes + 128, np.uint8)
+    start = _ccore.bytes_to_alignment(raw, 64) + offset
+    out = np.ndarray(shape, dtype, raw, start)
+    assert out.ctypes.data % 64 == offset
+    return out
+
+
+def run_c(x, w, b, stride, pad_before, pad_after, dilation, threads, out_offset=0):
+    """The C core directly (it takes padding before and after separately),
+    into an output starting out_offset bytes past a cache line."""
     nd = x.ndim - 2
     k = w.shape[2:]
     out_sp = tuple((x.shape[2 + i] + pad_before[i] + pad_after[i]
                     - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
-    out = np.empty((x.shape[0], w.shape[0]) + out_sp, dtype=x.dtype)
+    out = empty_at((x.shape[0], w.shape[0]) + out_sp, x.dtype, out_offset)
     _ccore.conv(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(w).reshape(-1),
                 None if b is None else b.reshape(-1), out.reshape(-1), nd, x.shape[0],
                 x.shape[1], w.shape[0], x.shape[1], x.shape[2:], k, stride,
@@ -78,13 +89,15 @@ def make(rng, batch, cin, mult, spatial, kernel, dtype, bias=True):
     return x, w, b
 
 
-def check(x, w, b, stride, pad_before, pad_after, dilation, threads=(1, 3)):
+def check(x, w, b, stride, pad_before, pad_after, dilation, threads=(1, 3),
+          out_offset=0):
     nd = x.ndim - 2
     as_t = lambda v: (v,) * nd if isinstance(v, int) else tuple(v)
     stride, pad_before, pad_after, dilation = map(as_t, (stride, pad_before, pad_after,
                                                           dilation))
     ref = reference(x, w, b, stride, pad_before, pad_after, dilation)
-    outs = [run_c(x, w, b, stride, pad_before, pad_after, dilation, t) for t in threads]
+    outs = [run_c(x, w, b, stride, pad_before, pad_after, dilation, t, out_offset)
+            for t in threads]
     # each output sums prod(kernel) products of standard normals and a bias
     taps = math.prod(w.shape[2:])
     tol = (2e-6 if x.dtype == np.float32 else 1e-14) * (taps + 1)
@@ -142,10 +155,12 @@ def test_large_output_streamed(isa, dtype):
     aligned, the odd-sized second case mixes aligned and unaligned rows).
     Below that the specialised kernels ask for the next plane's output
     lines too, as they ask for its input lines on every plane that takes
-    one unit."""
+    one unit.  An output that does not start on a cache line cannot take
+    them (the third case): the same results through the caches."""
     rng = np.random.default_rng(11)
     x, w, b = make(rng, 1, 8, 1, (752, 704), (3, 3), dtype)
     check(x, w, b, 1, (1, 1), (1, 1), 1, threads=(1, 2))
+    check(x[:, :, 1:], w, b, 1, (1, 1), (1, 1), 1, threads=(2,), out_offset=16)
     x, w, b = make(rng, 2, 3, 1, (401, 1001), (5, 5), dtype)
     check(x, w, b, 2, (2, 2), (2, 2), 1, threads=(1, 3))
     x, w, b = make(rng, 2, 7, 1, (500, 903), (3, 3), dtype)
@@ -424,6 +439,22 @@ def test_public_api_depthwise(isa, dtype):
     out = gconv.conv3d(x3[0], w3, None, padding=1, groups=3, backend="c")
     np.testing.assert_allclose(out, reference(x3, w3, None, (1,) * 3, (1,) * 3, (1,) * 3,
                                               (1,) * 3)[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_public_api_output_alignment(dtype):
+    """The C backend's outputs of 64 KB and more start on a cache line,
+    where the kernels can store them past the caches; smaller ones are
+    ordinary arrays.  Both are C-contiguous, writeable and right."""
+    rng = np.random.default_rng(9)
+    for spatial, large in (((40, 40), True), ((6, 7), False)):
+        x, w, b = make(rng, 2, 16, 1, spatial, (3, 3), dtype)
+        out = gconv.conv2d(x, w, b, padding=1, groups=16, backend="c")
+        assert out.dtype == dtype and out.shape == x.shape
+        assert out.flags.c_contiguous and out.flags.writeable
+        assert (out.ctypes.data % 64 == 0) if large else out.flags.owndata
+        np.testing.assert_allclose(out, reference(x, w, b, (1, 1), (1, 1), (1, 1), (1, 1)),
+                                   rtol=1e-5, atol=1e-5)
 
 
 # ---- thread-count independence ----------------------------------------------
