@@ -479,7 +479,10 @@ static int64_t dw_nw_buf(const dw_geom *g, int64_t vl)
    output rows of more than half a vector and at most one (3x3 filters were
    slower than the specialised kernels), with AVX-512 float64 (wide) also
    5x5 on rows of up to two vectors, every input column inside the buffer
-   row.  (float32 28x28 at batch 1, 2 threads, ran at 151 GFLOP/s on them
+   row, and the filter no wider than vl + 1: a row's taps read the columns
+   [kw, kw + vl) of its buffer row, two vectors (AVX2 float64 7x7 once
+   read the next row's first columns, wrong where the left padding was
+   narrower than 2).  (float32 28x28 at batch 1, 2 threads, ran at 151 GFLOP/s on them
    in the benchmark against 199 on the specialised kernels, though faster
    on one thread.) */
 static int dw_nw_ok(const dw_geom *g, int64_t vl, int wide)
@@ -488,7 +491,8 @@ static int dw_nw_ok(const dw_geom *g, int64_t vl, int wide)
         g->out_d != 1 || g->in_d != 1)
         return 0;
     const int64_t wmax = wide && g->kw == 5 ? 2 * vl : vl;
-    if (g->out_w * 2 <= vl || g->out_w > wmax || g->kw < 5 || g->out_h > DW_NW_MAX)
+    if (g->out_w * 2 <= vl || g->out_w > wmax || g->kw < 5 || g->kw - 1 > vl ||
+        g->out_h > DW_NW_MAX)
         return 0;
     return g->pw + g->in_w <= dw_nw_pitch(g, vl) && dw_nw_buf(g, vl) <= DW_NW_MAX;
 }
