@@ -227,10 +227,13 @@ def test_channel_blocked_small_planes(isa, dtype):
 @pytest.mark.parametrize("k", [5, 7])
 def test_narrow_planes(isa, dtype, k):
     """5x5 and 7x7 at stride 1 on output rows of more than half a vector and
-    at most one (AVX-512 float32: 9 to 16): the input rows are copied between
-    zero columns first, as whole vectors (zero past the row) unless the left
-    padding is as wide as the filter (then masked: the vector would reach
-    past the buffer row)."""
+    at most one (AVX-512 float32: 9 to 16).  AVX2 copies the input rows
+    between zero columns first, as whole vectors (zero past the row) unless
+    the left padding is as wide as the filter (then masked: the vector would
+    reach past the buffer row); AVX-512 loads them from the plane with the
+    lanes outside the row masked, except for groups of rows that reach into
+    padding other than the plane's K // 2 rows above and below (then
+    copied)."""
     rng = np.random.default_rng(40 + k)
     cases = 0
     for i, (p, wd) in enumerate(itertools.product(range(k + 2), [3, 4, 7, 9, 10, 12, 14, 16])):

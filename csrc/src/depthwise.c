@@ -458,11 +458,11 @@ static int dw_cb_prefetches(const dw_geom *g, int64_t batch, size_t elem)
 
 #define DW_NW_MAX 8192     /* elements of one of a thread's two row buffers */
 
-/* Row pitch of the narrow-plane buffers: whole vectors, one more than an
-   output row takes, so at least the columns its vectors read over the taps
-   of a row (kw <= vl + 1), and every row starts a cache line of its own:
-   the rows are stored, and their vectors loaded, whole and aligned (an
-   access across two lines takes two of the cycle's cache accesses). */
+/* Row pitch of the narrow-plane buffers (AVX2; with AVX-512, the vectors
+   a row is loaded as): whole vectors, one more than an output row takes,
+   so at least the columns its vectors read over the taps of a row
+   (kw <= vl + 1), and every row starts a cache line of its own: the rows
+   are stored, and their vectors loaded, whole and aligned. */
 static int64_t dw_nw_pitch(const dw_geom *g, int64_t vl)
 {
     return (g->out_w > vl ? 3 : 2) * vl;
@@ -479,10 +479,10 @@ static int64_t dw_nw_buf(const dw_geom *g, int64_t vl)
    output rows of more than half a vector and at most one (3x3 filters were
    slower than the specialised kernels), with AVX-512 float64 (wide) also
    5x5 on rows of up to two vectors, every input column inside the buffer
-   row, and the filter no wider than vl + 1: a row's taps read the columns
-   [kw, kw + vl) of its buffer row, two vectors (AVX2 float64 7x7 once
-   read the next row's first columns, wrong where the left padding was
-   narrower than 2).  (float32 28x28 at batch 1, 2 threads, ran at 151 GFLOP/s on them
+   row (the vectors a row is loaded as), and the filter no wider than
+   vl + 1: a row's taps read the columns [kw, kw + vl) of its buffer row,
+   two vectors (AVX2 float64 7x7 once read the next row's first columns,
+   wrong where the left padding was narrower than 2).  (float32 28x28 at batch 1, 2 threads, ran at 151 GFLOP/s on them
    in the benchmark against 199 on the specialised kernels, though faster
    on one thread.) */
 static int dw_nw_ok(const dw_geom *g, int64_t vl, int wide)

@@ -120,32 +120,40 @@ static gconv_status FN(dw_cb_run)(const dw_geom *g, const dw_split *p, int64_t b
 #endif
 
 #if DW_X86
-/* Narrow planes: the units of the split, each thread with two zeroed row
-   buffers. */
+/* Narrow planes: the units of the split; with AVX2 each thread has two
+   zeroed row buffers (the AVX-512 kernels read the input planes as they
+   are). */
 static gconv_status FN(dw_nw_run)(const dw_geom *g, const dw_split *p, gconv_isa_level isa,
                                   int64_t vl, const TYPE *weight, const TYPE *bias,
                                   const TYPE *input, TYPE *output)
 {
+    const int copies = isa != GCONV_ISA_AVX512;
     /* per buffer, rounded up to whole cache lines */
-    const int64_t half = (dw_nw_buf(g, vl) + 15) & ~(int64_t)15;
+    const int64_t half = copies ? (dw_nw_buf(g, vl) + 15) & ~(int64_t)15 : 0;
     int nt = p->threads;
     if (nt > p->units)
         nt = (int)p->units;
-    TYPE *buf = (TYPE *)gconv__alloc(2 * half * nt, sizeof(TYPE));
-    if (buf == NULL)
-        return GCONV_ERR_NO_MEMORY;
+    TYPE *buf = NULL;
+    if (copies) {
+        buf = (TYPE *)gconv__alloc(2 * half * nt, sizeof(TYPE));
+        if (buf == NULL)
+            return GCONV_ERR_NO_MEMORY;
+    }
     const int64_t chunk = p->chunk;
     const int64_t blocks = (p->units + chunk - 1) / chunk;
     GCONV_PRAGMA(omp parallel num_threads(nt) if(nt > 1))
     {
-        TYPE *mine = buf + 2 * half * dw_thread_id();
-        memset(mine, 0, (size_t)(2 * half) * sizeof(TYPE));
+        TYPE *mine = NULL;
+        if (copies) {
+            mine = buf + 2 * half * dw_thread_id();
+            memset(mine, 0, (size_t)(2 * half) * sizeof(TYPE));
+        }
         GCONV_PRAGMA(omp for schedule(dynamic, 1))
         for (int64_t blk = 0; blk < blocks; blk++) {
             const int64_t u0 = blk * chunk;
             const int64_t u1 = u0 + chunk < p->units ? u0 + chunk : p->units;
             if (isa == GCONV_ISA_AVX512)
-                FN(dw_nw_task_avx512)(g, p, weight, bias, input, output, mine, half, u0, u1);
+                FN(dw_nw_task_avx512)(g, p, weight, bias, input, output, u0, u1);
             else
                 FN(dw_nw_task_avx2)(g, p, weight, bias, input, output, mine, half, u0, u1);
         }

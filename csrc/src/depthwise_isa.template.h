@@ -1678,16 +1678,17 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
 #if DW_HAS_SPECS && !DW_NARROW
 
 #if DW_S1_ALIGN
-/* R output rows (of out_w <= NV VL columns) from buffer rows xb,
-   xb + pitch, ... (pitch (NV + 1) VL, a constant: no registers for the
-   row addresses).  Each input row is loaded once (NV + 1 aligned vectors)
-   and shifted by valign once per tap column for all the output rows it
+/* R output rows (of out_w <= NV VL columns) from the input rows at
+   addresses xa, xa + xs_bytes, ... (the first is row r - ph of the plane,
+   column -pw).  Each input row is loaded once, as NV + 1 vectors whose
+   lanes mk[v] are the row's columns (the others zero: padding), and
+   shifted by valign once per tap column for all the output rows it
    feeds, R + K - 1 rows a group; its taps go in (kw, output row) order.
    Rows of one vector sum bias + the even kh and the odd kh on two chains,
    added at the end (as spec_chunk's for 5x5), rows of two on one chain a
    vector (as many registers).  TOP: the group starts a plane padded by
-   K / 2 rows, whose first K / 2 buffer rows are then padding; BOT: it ends
-   one, and the last K / 2 are.  Those rows are left out: the depthwise
+   K / 2 rows, whose first K / 2 rows are then padding; BOT: it ends one,
+   and the last K / 2 are.  Those rows are left out: the depthwise
    family skips padding (finite weights only; a sum loses only terms
    w * 0).  One thread, 64 planes, against groups of 4 rows that formed
    each row's shifts anew per group (rows of one vector) and the
@@ -1697,11 +1698,19 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
    240 x 28x28 251 -> 232-243 us, float64 672 x 14x14 395 -> 310-333 us.
    Groups of at most 4, 5 or 6 rows of two vectors (fewer registers
    spilled) were slower than 7.  float32 rows of two vectors stay on the
-   specialised kernels (dw_nw_ok: slower at batch 1 on 2 threads). */
-ISA_FN void IFN(nw_group)(const TYPE *xb, const TYPE *w, VT bv, TYPE *y, int64_t out_w,
+   specialised kernels (dw_nw_ok: slower at batch 1 on 2 threads).
+   The rows used to be copied into an aligned zero-padded buffer first
+   (as the AVX2 kernels still do): the masked loads from the plane, most
+   of them across two cache lines, cost less than the copy.  Batch 8, 2
+   threads: float32 672 x 14x14 179 -> 165 us, float64 333 -> 317 us;
+   7x7 and float64 rows of two vectors unchanged.  Weights broadcast from
+   memory by each FMA (no registers spilled) were 11 % slower, three
+   chains instead of two unchanged. */
+ISA_FN void IFN(nw_group)(uintptr_t xa, int64_t xs_bytes,
+                          const MT *mk, const TYPE *w, VT bv, TYPE *y, int64_t out_w,
                           const int K, const int R, const int NV, const int TOP, const int BOT)
 {
-    const int pitch = (NV + 1) * DW_VL, P = K / 2, NI = R - 1 + K;
+    const int P = K / 2, NI = R - 1 + K;
     const int CH = NV == 1;   /* second chain (odd kh) on rows of one vector */
     VT acc[2][DW_RMAX][2];
     DW_UNROLL
@@ -1720,7 +1729,9 @@ ISA_FN void IFN(nw_group)(const TYPE *xb, const TYPE *w, VT bv, TYPE *y, int64_t
         VT xv[3], xs[2][DW_KMAX];
         DW_UNROLL
         for (int v = 0; v <= NV; v++)
-            xv[v] = V_LOAD(xb + i * pitch + v * DW_VL);
+            xv[v] = IFN(v_maskz_load)(mk[v],
+                                      (const TYPE *)(xa + (uintptr_t)(i * xs_bytes) +
+                                                     (uintptr_t)(v * DW_VL * (int)sizeof(TYPE))));
         DW_UNROLL
         for (int v = 0; v < NV; v++) {
             xs[v][0] = xv[v];
@@ -1758,12 +1769,13 @@ ISA_FN void IFN(nw_group)(const TYPE *xb, const TYPE *w, VT bv, TYPE *y, int64_t
 /* one function per kind of row (filter side, vectors a row), group
    height and border: a table [kind][R - 1][TOP][BOT], kinds 5x5 and 7x7 on
    one vector, 5x5 on two (float64) */
-typedef void (*IFN(nw_fn))(const TYPE *, const TYPE *, VT, TYPE *, int64_t);
+typedef void (*IFN(nw_fn))(uintptr_t, int64_t, const MT *, const TYPE *, VT, TYPE *, int64_t);
 #  define DW_NWG(K, NV, R, T, B)                                               \
     static ISA_ATTR DW_NOINLINE void IFN(nwg##K##_##NV##_##R##T##B)(                 \
-        const TYPE *xb, const TYPE *w, VT bv, TYPE *y, int64_t out_w)          \
+        uintptr_t xa, int64_t xs_bytes, const MT *mk, const TYPE *w, VT bv,     \
+        TYPE *y, int64_t out_w)                                                \
     {                                                                          \
-        IFN(nw_group)(xb, w, bv, y, out_w, K, R, NV, T, B);                   \
+        IFN(nw_group)(xa, xs_bytes, mk, w, bv, y, out_w, K, R, NV, T, B);      \
     }
 #  define DW_NWG_R(K, NV, R)                                                   \
     DW_NWG(K, NV, R, 0, 0) DW_NWG(K, NV, R, 0, 1) DW_NWG(K, NV, R, 1, 0) DW_NWG(K, NV, R, 1, 1)
@@ -1792,16 +1804,41 @@ static const IFN(nw_fn) IFN(nwg_tab)[2][DW_RMAX][2][2] = {DW_NWG_TAB(5, 1), DW_N
 #  undef DW_NWG_R
 #  undef DW_NWG
 
-/* Output rows [r0, r1) of one channel from the buffer (row 0 = input row
-   -ph), in groups of at most DW_RMAX rows as even as they come (14 rows:
-   7 + 7).  With K / 2 padding rows above and below (the output as high as
-   the input), the first and the last group of the plane leave them out. */
-static ISA_ATTR void IFN(nw_rows)(const dw_geom *g, const TYPE *buf, const TYPE *w, TYPE bias,
-                                  TYPE *y, int64_t r0, int64_t r1)
+/* One group through f whose ni input rows from ih0 on (of nv vectors
+   each, from address xa, xs_bytes apart) are not all inside the plane
+   (padding other than K / 2, or a row block that starts or ends within
+   the padding): the rows copied as the loads would find them, zero
+   outside the plane. */
+static ISA_ATTR DW_NOINLINE void IFN(nw_group_copied)(IFN(nw_fn) f, uintptr_t xa, int64_t xs_bytes,
+                                                    int64_t ih0, int64_t in_h, int ni, int nv,
+                                                    const MT *mk, const TYPE *w, VT bv, TYPE *y,
+                                                    int64_t out_w)
+{
+    TYPE rows[DW_NI_MAX * 3 * DW_VL] __attribute__((aligned(64)));
+    const MT all[3] = {IFN(m_lanes)(0, DW_VL), IFN(m_lanes)(0, DW_VL), IFN(m_lanes)(0, DW_VL)};
+    for (int i = 0; i < ni; i++) {
+        const int inside = (uint64_t)(ih0 + i) < (uint64_t)in_h;
+        for (int v = 0; v < nv; v++)
+            V_STORE(rows + (i * nv + v) * DW_VL,
+                    inside ? IFN(v_maskz_load)(mk[v], (const TYPE *)(xa + (uintptr_t)(i * xs_bytes) +
+                                                                   (uintptr_t)(v * DW_VL * (int)sizeof(TYPE))))
+                           : V_SET1((TYPE)0));
+    }
+    f((uintptr_t)rows, nv * DW_VL * (int64_t)sizeof(TYPE), all, w, bv, y, out_w);
+}
+
+/* Output rows [r0, r1) of one channel from its input plane (vector v of
+   a row: lanes mk[v]), in groups of at most DW_RMAX rows as even as they
+   come (14 rows: 7 + 7).  With K / 2 padding rows above and below (the
+   output as high as the input), the first and the last group of the plane
+   leave them out. */
+static ISA_ATTR void IFN(nw_rows)(const dw_geom *g, const TYPE *xplane, const MT *mk,
+                                  const TYPE *w, TYPE bias, TYPE *y, int64_t r0, int64_t r1)
 {
     const int K = (int)g->kw;
     const VT bv = V_SET1(bias);
-    const int64_t out_w = g->out_w, pitch = dw_nw_pitch(g, DW_VL);
+    const int64_t out_w = g->out_w, in_w = g->in_w, es = (int64_t)sizeof(TYPE);
+    const int nv = out_w > DW_VL ? 3 : 2;   /* vectors a row loads */
     const int same = g->ph == K / 2 && g->out_h == g->in_h;
     const int64_t n = r1 - r0, ng = (n + DW_RMAX - 1) / DW_RMAX;
 #  if DW_DOUBLE
@@ -1813,7 +1850,18 @@ static ISA_ATTR void IFN(nw_rows)(const dw_geom *g, const TYPE *buf, const TYPE 
     for (int64_t k = 0; k < ng; k++) {
         const int rows = (int)(n / ng + (k < n % ng));
         const int top = same && r == 0, bot = same && r + rows == g->out_h;
-        tab[rows - 1][top][bot](buf + r * pitch, w, bv, y + r * out_w, out_w);
+        /* the group reads input rows [ih0, ih0 + ni), less the padding
+           rows it leaves out */
+        const int64_t ih0 = r - g->ph;
+        const int ni = rows - 1 + K;
+        const int64_t lo = ih0 + (top ? K / 2 : 0), hi = ih0 + ni - (bot ? K / 2 : 0);
+        const uintptr_t xa = (uintptr_t)xplane + (uintptr_t)((ih0 * in_w - g->pw) * es);
+        if (lo >= 0 && hi <= g->in_h) {
+            tab[rows - 1][top][bot](xa, in_w * es, mk, w, bv, y + r * out_w, out_w);
+        } else {
+            IFN(nw_group_copied)(tab[rows - 1][top][bot], xa, in_w * es, ih0, g->in_h, ni, nv,
+                                 mk, w, bv, y + r * out_w, out_w);
+        }
         r += rows;
     }
 }
@@ -1958,6 +2006,47 @@ ISA_FN void IFN(nw_next)(const dw_split *p, int64_t *plane, int64_t *mb, int64_t
     }
 }
 
+#if DW_S1_ALIGN
+/* Units [u0, u1), read from the input planes as they are. */
+static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const TYPE *w,
+                                     const TYPE *b, const TYPE *x, TYPE *y, int64_t u0,
+                                     int64_t u1)
+{
+    const int64_t cout = g->groups * g->mult;
+    /* vector v of a row holds the input columns [v VL - pw, (v + 1) VL - pw),
+       the lanes outside the row masked (not read: zero) */
+    MT mk[3];
+    for (int v = 0; v < 3; v++) {
+        const int64_t lo = g->pw - v * DW_VL, hi = g->pw + g->in_w - v * DW_VL;
+        mk[v] = hi <= 0 || lo >= DW_VL ? (MT)0
+                : IFN(m_lanes)(lo < 0 ? 0 : (int)lo, hi > DW_VL ? DW_VL : (int)hi);
+    }
+    int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
+    int64_t plane = u0 / p->rblocks / p->mblocks;
+    /* one unit per plane: the planes ahead asked for (as in dw_task) */
+    const int pf = g->mult == 1 && p->rblocks == 1 && p->mblocks == 1;
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t pl = plane, a0 = mb * p->mper;
+        const int64_t a1 = a0 + p->mper < g->mult ? a0 + p->mper : g->mult;
+        int64_t q0, q1;
+        IFN(nw_block)(g, p, rb, &q0, &q1);
+        IFN(nw_next)(p, &plane, &mb, &rb);
+        if (pf && u + 1 < u1) {
+            if (u + 2 < u1)
+                IFN(pf_range)(x + (pl + 2) * g->in_plane, g->in_plane * (int64_t)sizeof(TYPE));
+            IFN(pf_range)(y + (pl + 1) * g->out_plane, g->out_plane * (int64_t)sizeof(TYPE));
+        }
+        const int64_t n = pl / g->groups, grp = pl % g->groups;
+        for (int64_t m = a0; m < a1; m++) {
+            const int64_t oc = grp * g->mult + m;
+            TYPE *yo = y + (n * cout + oc) * g->out_plane;
+            const TYPE *wo = w + oc * g->kvol;
+            const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
+            IFN(nw_rows)(g, x + pl * g->in_plane, mk, wo, bias, yo, q0, q1);
+        }
+    }
+}
+#else
 /* Units [u0, u1); buf: two buffers of nw_buf elements, zero. */
 static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const TYPE *w,
                                      const TYPE *b, const TYPE *x, TYPE *y, TYPE *buf,
@@ -1999,6 +2088,7 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
         }
     }
 }
+#endif
 #endif /* DW_HAS_SPECS && !DW_NARROW */
 
 /* ---- flat planes: rows of at most four vectors ---------------------------
