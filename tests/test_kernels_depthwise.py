@@ -227,7 +227,8 @@ def test_channel_blocked_small_planes(isa, dtype):
 @pytest.mark.parametrize("k", [5, 7])
 def test_narrow_planes(isa, dtype, k):
     """5x5 and 7x7 at stride 1 on output rows of more than half a vector and
-    at most one (AVX-512 float32: 9 to 16).  AVX2 copies the input rows
+    at most one (AVX-512 float32: 9 to 16), with AVX-512 5x5 also on rows of
+    up to two vectors (float32 17 to 32).  AVX2 copies the input rows
     between zero columns first, as whole vectors (zero past the row) unless
     the left padding is as wide as the filter (then masked: the vector would
     reach past the buffer row); AVX-512 loads them from the plane with the
@@ -236,7 +237,8 @@ def test_narrow_planes(isa, dtype, k):
     copied)."""
     rng = np.random.default_rng(40 + k)
     cases = 0
-    for i, (p, wd) in enumerate(itertools.product(range(k + 2), [3, 4, 7, 9, 10, 12, 14, 16])):
+    for i, (p, wd) in enumerate(itertools.product(range(k + 2),
+                                                  [3, 4, 7, 9, 10, 12, 14, 16, 20, 28, 32])):
         pa = (p, (p + i) % (k + 2)) if i % 3 == 0 else (p, p)
         h = 5 + i % 13
         if not valid((h, wd), (k, k), (1, 1), (p, p), pa, (1, 1)):

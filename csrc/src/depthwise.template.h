@@ -216,7 +216,7 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
     /* rows of one vector, 5x5 and 7x7: copied between zero columns */
     if (isa == GCONV_ISA_AVX512 || isa == GCONV_ISA_AVX2) {
         const int64_t vl = (isa == GCONV_ISA_AVX512 ? 64 : 32) / (int64_t)sizeof(TYPE);
-        if (dw_nw_ok(&g, vl, isa == GCONV_ISA_AVX512 && DW_DOUBLE))
+        if (dw_nw_ok(&g, vl, isa == GCONV_ISA_AVX512))
             return FN(dw_nw_run)(&g, &p, isa, vl, weight, bias, input, output);
     }
 #endif

@@ -1701,8 +1701,7 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
    159 -> 131 ns; batch 8, 2 threads: float32 672 x 14x14 177 -> 167 us,
    240 x 28x28 251 -> 232-243 us, float64 672 x 14x14 395 -> 310-333 us.
    Groups of at most 4, 5 or 6 rows of two vectors (fewer registers
-   spilled) were slower than 7.  float32 rows of two vectors stay on the
-   specialised kernels (dw_nw_ok: slower at batch 1 on 2 threads).
+   spilled) were slower than 7.
    The rows used to be copied into an aligned zero-padded buffer first
    (as the AVX2 kernels still do): the masked loads from the plane, most
    of them across two cache lines, cost less than the copy.  Batch 8, 2
@@ -1771,7 +1770,8 @@ ISA_FN void IFN(nw_group)(uintptr_t xa, int64_t xs_bytes,
 
 /* one function per kind of row (filter side, vectors a row), group
    height and border: a table [kind][R - 1][TOP][BOT], kinds 5x5 and 7x7 on
-   one vector, 5x5 on two (float64) */
+   one vector, 5x5 on two (7x7 on two was no faster than the specialised
+   kernels: float32 192 x 28x28, batch 8, 333 against 332 us) */
 typedef void (*IFN(nw_fn))(uintptr_t, int64_t, const MT *, const TYPE *, VT, TYPE *, int64_t);
 #  define DW_NWG(K, NV, R, T, B)                                               \
     static ISA_ATTR DW_NOINLINE void IFN(nwg##K##_##NV##_##R##T##B)(                 \
@@ -1787,20 +1787,14 @@ typedef void (*IFN(nw_fn))(uintptr_t, int64_t, const MT *, const TYPE *, VT, TYP
     DW_NWG_R(K, NV, 5) DW_NWG_R(K, NV, 6) DW_NWG_R(K, NV, 7)
 DW_NWG_K(5, 1)
 DW_NWG_K(7, 1)
-#  if DW_DOUBLE
 DW_NWG_K(5, 2)
-#  endif
 #  define DW_NWG_T(K, NV, R) {{IFN(nwg##K##_##NV##_##R##00), IFN(nwg##K##_##NV##_##R##01)}, \
                               {IFN(nwg##K##_##NV##_##R##10), IFN(nwg##K##_##NV##_##R##11)}}
 #  define DW_NWG_TAB(K, NV)                                                    \
     {DW_NWG_T(K, NV, 1), DW_NWG_T(K, NV, 2), DW_NWG_T(K, NV, 3), DW_NWG_T(K, NV, 4), \
      DW_NWG_T(K, NV, 5), DW_NWG_T(K, NV, 6), DW_NWG_T(K, NV, 7)}
-#  if DW_DOUBLE
 static const IFN(nw_fn) IFN(nwg_tab)[3][DW_RMAX][2][2] = {DW_NWG_TAB(5, 1), DW_NWG_TAB(7, 1),
                                                            DW_NWG_TAB(5, 2)};
-#  else
-static const IFN(nw_fn) IFN(nwg_tab)[2][DW_RMAX][2][2] = {DW_NWG_TAB(5, 1), DW_NWG_TAB(7, 1)};
-#  endif
 #  undef DW_NWG_TAB
 #  undef DW_NWG_T
 #  undef DW_NWG_K
@@ -1844,11 +1838,7 @@ static ISA_ATTR void IFN(nw_rows)(const dw_geom *g, const TYPE *xplane, const MT
     const int nv = out_w > DW_VL ? 3 : 2;   /* vectors a row loads */
     const int same = g->ph == K / 2 && g->out_h == g->in_h;
     const int64_t n = r1 - r0, ng = (n + DW_RMAX - 1) / DW_RMAX;
-#  if DW_DOUBLE
     const IFN(nw_fn)(*tab)[2][2] = IFN(nwg_tab)[out_w > DW_VL ? 2 : K == 7];
-#  else
-    const IFN(nw_fn)(*tab)[2][2] = IFN(nwg_tab)[K == 7];
-#  endif
     int64_t r = r0;
     for (int64_t k = 0; k < ng; k++) {
         const int rows = (int)(n / ng + (k < n % ng));
