@@ -153,7 +153,7 @@ static gconv_status FN(dw_nw_run)(const dw_geom *g, const dw_split *p, gconv_isa
             const int64_t u0 = blk * chunk;
             const int64_t u1 = u0 + chunk < p->units ? u0 + chunk : p->units;
             if (isa == GCONV_ISA_AVX512)
-                FN(dw_nw_task_avx512)(g, p, weight, bias, input, output, u0, u1);
+                FN(dw_nw_task_avx512)(g, p, weight, bias, input, output, NULL, 0, u0, u1);
             else
                 FN(dw_nw_task_avx2)(g, p, weight, bias, input, output, mine, half, u0, u1);
         }

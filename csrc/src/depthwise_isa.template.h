@@ -1943,10 +1943,12 @@ DW_NW_ROWS(5)
 DW_NW_ROWS(7)
 #undef DW_NW_ROWS
 
-/* Output rows [r0, r1) of one channel (the filter side from g). */
-static ISA_ATTR void IFN(nw_rows)(const dw_geom *g, const TYPE *buf, const TYPE *w, TYPE bias,
-                                  TYPE *y, int64_t r0, int64_t r1)
+/* Output rows [r0, r1) of one channel (the filter side from g) from its
+   buffer (mk: unused, for the AVX-512 kernels' signature). */
+static ISA_ATTR void IFN(nw_rows)(const dw_geom *g, const TYPE *buf, const MT *mk,
+                                  const TYPE *w, TYPE bias, TYPE *y, int64_t r0, int64_t r1)
 {
+    (void)mk;
     if (g->kw == 5)
         IFN(nw_rows5)(g, buf, w, bias, y, r0, r1);
     else
@@ -2007,13 +2009,20 @@ ISA_FN void IFN(nw_next)(const dw_split *p, int64_t *plane, int64_t *mb, int64_t
     }
 }
 
-#if DW_S1_ALIGN
-/* Units [u0, u1), read from the input planes as they are. */
+/* Units [u0, u1).  AVX-512 reads the input planes as they are; AVX2
+   copies each unit's rows into buf (two buffers of nw_buf elements, half
+   apart, zero), one unit ahead. */
 static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const TYPE *w,
-                                     const TYPE *b, const TYPE *x, TYPE *y, int64_t u0,
-                                     int64_t u1)
+                                     const TYPE *b, const TYPE *x, TYPE *y, TYPE *buf,
+                                     int64_t half, int64_t u0, int64_t u1)
 {
     const int64_t cout = g->groups * g->mult;
+    /* unit u is (plane, channel block mb, row block rb), rb fastest */
+    int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
+    int64_t plane = u0 / p->rblocks / p->mblocks;
+#if DW_S1_ALIGN
+    (void)buf;
+    (void)half;
     /* vector v of a row holds the input columns [v VL - pw, (v + 1) VL - pw),
        the lanes outside the row masked (not read: zero) */
     MT mk[3];
@@ -2022,66 +2031,40 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
         mk[v] = hi <= 0 || lo >= DW_VL ? (MT)0
                 : IFN(m_lanes)(lo < 0 ? 0 : (int)lo, hi > DW_VL ? DW_VL : (int)hi);
     }
-    int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
-    int64_t plane = u0 / p->rblocks / p->mblocks;
-    /* one unit per plane: the input two planes ahead and the next output
-       asked for into the first-level cache.  With the arrays out of the
-       caches (an 8 MB copy between calls), float32 240 x 28x28 at batch 8
-       took 339 us asking into the second-level cache, 270 us into the
-       first, 640 us not asking; three or four planes ahead were slower. */
-    const int pf = g->mult == 1 && p->rblocks == 1 && p->mblocks == 1;
-    for (int64_t u = u0; u < u1; u++) {
-        const int64_t pl = plane, a0 = mb * p->mper;
-        const int64_t a1 = a0 + p->mper < g->mult ? a0 + p->mper : g->mult;
-        int64_t q0, q1;
-        IFN(nw_block)(g, p, rb, &q0, &q1);
-        IFN(nw_next)(p, &plane, &mb, &rb);
-        if (pf && u + 1 < u1) {
-            if (u + 2 < u1)
-                IFN(pf_range_l1)(x + (pl + 2) * g->in_plane, g->in_plane * (int64_t)sizeof(TYPE));
-            IFN(pf_range_l1)(y + (pl + 1) * g->out_plane, g->out_plane * (int64_t)sizeof(TYPE));
-        }
-        const int64_t n = pl / g->groups, grp = pl % g->groups;
-        for (int64_t m = a0; m < a1; m++) {
-            const int64_t oc = grp * g->mult + m;
-            TYPE *yo = y + (n * cout + oc) * g->out_plane;
-            const TYPE *wo = w + oc * g->kvol;
-            const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
-            IFN(nw_rows)(g, x + pl * g->in_plane, mk, wo, bias, yo, q0, q1);
-        }
-    }
-}
+    /* the input two planes ahead and the next output asked for into the
+       first-level cache.  With the arrays out of the caches (an 8 MB copy
+       between calls), float32 240 x 28x28 at batch 8 took 339 us asking
+       into the second-level cache, 270 us into the first, 640 us not
+       asking; three or four planes ahead were slower. */
+#  define DW_NW_PF(a, n) IFN(pf_range_l1)(a, n)
 #else
-/* Units [u0, u1); buf: two buffers of nw_buf elements, zero. */
-static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const TYPE *w,
-                                     const TYPE *b, const TYPE *x, TYPE *y, TYPE *buf,
-                                     int64_t half, int64_t u0, int64_t u1)
-{
+    const MT *mk = NULL;
     const int64_t pitch = dw_nw_pitch(g, DW_VL);
-    const int64_t cout = g->groups * g->mult;
-    /* unit u is (plane, channel block mb, row block rb), rb fastest; its
-       rows were copied one unit earlier (the first unit's here) */
-    int64_t rb = u0 % p->rblocks, mb = (u0 / p->rblocks) % p->mblocks;
-    int64_t plane = u0 / p->rblocks / p->mblocks;
     IFN(nw_fill)(g, p, x + plane * g->in_plane, buf, pitch, rb);
+#  define DW_NW_PF(a, n) IFN(pf_range)(a, n)
+#endif
     /* one unit per plane: the planes ahead asked for (as in dw_task) */
     const int pf = g->mult == 1 && p->rblocks == 1 && p->mblocks == 1;
     for (int64_t u = u0; u < u1; u++) {
-        TYPE *cur = buf + ((u - u0) & 1) * half;
         const int64_t pl = plane, a0 = mb * p->mper;
         const int64_t a1 = a0 + p->mper < g->mult ? a0 + p->mper : g->mult;
         int64_t q0, q1;
         IFN(nw_block)(g, p, rb, &q0, &q1);
+#if DW_S1_ALIGN
+        const TYPE *src = x + pl * g->in_plane;
+        IFN(nw_next)(p, &plane, &mb, &rb);
+#else
+        const TYPE *src = buf + ((u - u0) & 1) * half;
         if (u + 1 < u1) {
             IFN(nw_next)(p, &plane, &mb, &rb);
             IFN(nw_fill)(g, p, x + plane * g->in_plane, buf + ((u + 1 - u0) & 1) * half, pitch,
                          rb);
         }
+#endif
         if (pf && u + 1 < u1) {
-            /* the plane after the one just copied, and the next output */
             if (u + 2 < u1)
-                IFN(pf_range)(x + (pl + 2) * g->in_plane, g->in_plane * (int64_t)sizeof(TYPE));
-            IFN(pf_range)(y + (pl + 1) * g->out_plane, g->out_plane * (int64_t)sizeof(TYPE));
+                DW_NW_PF(x + (pl + 2) * g->in_plane, g->in_plane * (int64_t)sizeof(TYPE));
+            DW_NW_PF(y + (pl + 1) * g->out_plane, g->out_plane * (int64_t)sizeof(TYPE));
         }
         const int64_t n = pl / g->groups, grp = pl % g->groups;
         for (int64_t m = a0; m < a1; m++) {
@@ -2089,11 +2072,11 @@ static ISA_ATTR void IFN(dw_nw_task)(const dw_geom *g, const dw_split *p, const 
             TYPE *yo = y + (n * cout + oc) * g->out_plane;
             const TYPE *wo = w + oc * g->kvol;
             const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
-            IFN(nw_rows)(g, cur, wo, bias, yo, q0, q1);
+            IFN(nw_rows)(g, src, mk, wo, bias, yo, q0, q1);
         }
     }
+#undef DW_NW_PF
 }
-#endif
 #endif /* DW_HAS_SPECS && !DW_NARROW */
 
 /* ---- flat planes: rows of at most four vectors ---------------------------
