@@ -213,7 +213,7 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
 #endif
 
 #if DW_X86
-    /* rows of one vector, 5x5 and 7x7: copied between zero columns */
+    /* 5x5 and 7x7 on rows of one vector (AVX-512 5x5: up to two) */
     if (isa == GCONV_ISA_AVX512 || isa == GCONV_ISA_AVX2) {
         const int64_t vl = (isa == GCONV_ISA_AVX512 ? 64 : 32) / (int64_t)sizeof(TYPE);
         if (dw_nw_ok(&g, vl, isa == GCONV_ISA_AVX512))

@@ -1660,29 +1660,32 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
 #  define DW_HAS_CB 0
 #endif
 
-/* ---- narrow planes: rows copied between zero columns ---------------------
+/* ---- narrow planes: rows of at most one or two vectors -------------------
 
    2-D, a 5x5 or 7x7 filter at stride 1 without dilation, output rows of
    more than half a vector and at most one (float32 planes of 9 to 16
    columns with AVX-512, such as 14x14), where the specialised kernels run
-   every chunk as a masked border chunk; with AVX-512 also float64 5x5 on
-   rows of up to two vectors (9 to 16 columns).  Each
-   unit's input rows are first copied between zero columns into one of two
+   every chunk as a masked border chunk; with AVX-512 also 5x5 on rows of
+   up to two vectors (float32 17 to 32 columns, float64 9 to 16).
+   AVX-512 loads each input row from the plane as the vectors it needs,
+   the lanes outside the row masked (zero: the padding columns), and
+   leaves out the padding rows at the top and bottom of a plane; a group
+   of rows that reaches into other padding copies its rows first.  AVX2
+   copies each unit's input rows between zero columns into one of two
    per-thread buffers, one unit ahead (the loads then read stores made a
-   unit earlier, not just now), and read with plain loads at a constant
-   row pitch of whole vectors (every row starts a cache line); the rows of
-   the padding are buffer rows that stay zero, left out by the AVX-512
-   groups at the top and bottom of a plane.  Rows of one vector sum bias +
-   the even and the odd kh on two chains, added at the end: for 5x5 those
-   of spec_chunk, bitwise the same but for the sign of a zero sum; for 7x7
-   (AVX-512) a row's taps in (kh, kw) order, k7_body's column by column.
-   Rows of two vectors sum on one chain per vector, in (kh, kw) order.
+   unit earlier, not just now), and reads them with plain loads at a
+   constant row pitch of whole vectors (every row starts a cache line);
+   the rows of the padding are buffer rows that stay zero.  Rows of one
+   vector sum bias + the even and the odd kh on two chains, added at the
+   end, rows of two on one chain per vector; AVX-512 adds the taps column
+   by column (kw outermost), AVX2 for 5x5 as spec_chunk (bitwise the same
+   but for the sign of a zero sum), for 7x7 row by row.
    Measured on 5x5 at 14x14, float32: +6 to 9 % against the specialised
    kernel (before the AVX-512 groups).
-   With one unit per plane, each unit asks for the input plane after the
-   one it copies and for the next output plane: 5x5 on 14x14, batch 8,
-   after 64 MB of other memory traffic, 0.54 -> 0.27 ms (unchanged when
-   the caches hold the arrays). */
+   With one unit per plane, each unit asks for the input plane two ahead
+   and for the next output plane: 5x5 on 14x14, batch 8, after 64 MB of
+   other memory traffic, 0.54 -> 0.27 ms (unchanged when the caches hold
+   the arrays). */
 #if DW_HAS_SPECS && !DW_NARROW
 
 #if DW_S1_ALIGN
