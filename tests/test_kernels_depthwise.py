@@ -343,6 +343,28 @@ def test_channel_blocked_bands(isa, dtype):
         x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
         check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_blocked_wide_filters(isa, dtype):
+    """Rows of 9 to 13 taps held in registers, wider rows 8 taps a pass
+    (and the rest one at a time), a band of one row larger than the usual
+    tile (31 taps on rows of 28: RepLKNet), and the padding columns left
+    out where a block of positions starts or ends a row padded by k // 2
+    (one block or several, widths 7 to 20)."""
+    rng = np.random.default_rng(17)
+    for (cin, mult, sp, k, s, pb, pa, d) in [
+            (33, 1, (14, 14), (9, 9), 1, (4, 4), (4, 4), 1),
+            (40, 1, (7, 7), (13, 13), 1, (6, 6), (6, 6), 1),
+            (36, 1, (12, 17), (11, 11), 1, (5, 5), (5, 5), 1),
+            (34, 1, (16, 20), (7, 7), 1, (3, 3), (3, 3), 1),
+            (35, 1, (9, 9), (5, 5), 1, (2, 2), (2, 2), 1),
+            (33, 1, (10, 13), (9, 9), 1, (4, 3), (3, 5), 1),
+            (32, 1, (11, 15), (17, 17), 1, (8, 8), (8, 8), 1),
+            (17, 2, (8, 9), (3, 21), 1, (1, 10), (1, 10), 1),
+            (33, 1, (31, 28), (31, 31), 1, (15, 15), (15, 15), 1)]:
+        x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 1)
+        check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
+
 # ---- the general kernel ------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
