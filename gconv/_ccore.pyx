@@ -6,9 +6,10 @@ only builds the C parameter struct, releases the GIL around the C call and
 turns a status code into the matching Python exception with the C message.
 """
 
-from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_SIMPLE, PyBUF_WRITABLE,
+from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBUF_SIMPLE, PyBUF_WRITABLE,
                              PyBuffer_Release, PyObject_GetBuffer)
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uintptr_t
+from libc.stdlib cimport free, malloc
 
 from ._errors import GroupsError, ShapeError
 
@@ -88,6 +89,154 @@ def bytes_to_alignment(buf, size_t alignment):
     cdef size_t address = <size_t>view.buf
     PyBuffer_Release(&view)
     return (alignment - address % alignment) % alignment
+
+
+# ---- large outputs: memory kept for the next call --------------------------
+#
+# An output of many megabytes is fresh memory from the operating system on
+# every call (glibc maps allocations above 32 MB anew each time): the kernel
+# zeroes and maps each page at its first store, which for a 32 MB output
+# costs as long as a memory-bound convolution itself.  The blocks of the
+# last few such outputs, once their arrays are gone, are kept here and
+# handed to the next call whose output fits (without wasting more than half
+# of a block): at most _POOL_SLOTS blocks, _POOL_BYTES in all, the oldest
+# given back first.  The GIL guards the pool (blocks return in
+# OutputBuffer.__dealloc__ and leave in output_buffer, both holding it).
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #if defined(__linux__)
+    #  include <sys/mman.h>
+    #endif
+    /* Transparent huge pages for a new output block, as NumPy asks for its
+       large arrays (fewer TLB misses over an output of many MB). */
+    static void gconv_advise_huge(void *p, size_t n)
+    {
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+        uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+        if (e > a)
+            (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+    #else
+        (void)p;
+        (void)n;
+    #endif
+    }
+    """
+    void gconv_advise_huge(void *p, size_t n) nogil
+
+cdef enum:
+    _POOL_SLOTS = 2
+    _ALIGN = 64
+
+cdef char *_FORMAT_B = "B"
+cdef size_t _POOL_BYTES = <size_t>256 << 20
+cdef void *_pool_raw[_POOL_SLOTS]
+cdef size_t _pool_cap[_POOL_SLOTS]
+cdef int _pool_n = 0
+cdef size_t _pool_bytes = 0
+
+
+cdef void _pool_put(void *raw, size_t cap) noexcept:
+    global _pool_n, _pool_bytes
+    cdef int i
+    if cap > _POOL_BYTES:
+        free(raw)
+        return
+    while _pool_n > 0 and (_pool_n == _POOL_SLOTS or _pool_bytes + cap > _POOL_BYTES):
+        free(_pool_raw[0])                     # the oldest
+        _pool_bytes -= _pool_cap[0]
+        for i in range(1, _pool_n):
+            _pool_raw[i - 1] = _pool_raw[i]
+            _pool_cap[i - 1] = _pool_cap[i]
+        _pool_n -= 1
+    _pool_raw[_pool_n] = raw
+    _pool_cap[_pool_n] = cap
+    _pool_n += 1
+    _pool_bytes += cap
+
+
+cdef class OutputBuffer:
+    """nbytes writable bytes starting on a cache line, of a block that goes
+    back to the pool when the last array over it is gone."""
+    cdef void *raw
+    cdef char *data
+    cdef size_t cap
+    cdef Py_ssize_t shape[1]
+    cdef Py_ssize_t strides[1]
+
+    def __cinit__(self):
+        self.raw = NULL
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        view.buf = self.data
+        view.obj = self
+        view.len = self.shape[0]
+        view.readonly = 0
+        view.itemsize = 1
+        view.format = NULL
+        if flags & PyBUF_FORMAT:
+            view.format = _FORMAT_B
+        view.ndim = 1
+        view.shape = self.shape
+        view.strides = self.strides
+        view.suboffsets = NULL
+        view.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer *view):
+        pass
+
+    def __dealloc__(self):
+        if self.raw != NULL:
+            _pool_put(self.raw, self.cap)
+            self.raw = NULL
+
+
+def output_buffer(size_t nbytes):
+    """An OutputBuffer of nbytes: a block of the pool that fits, or a new one."""
+    global _pool_n, _pool_bytes
+    cdef OutputBuffer buf = OutputBuffer.__new__(OutputBuffer)
+    cdef int i, best = -1
+    for i in range(_pool_n):
+        if (_pool_cap[i] >= nbytes and _pool_cap[i] - nbytes <= nbytes // 2 and
+                (best < 0 or _pool_cap[i] < _pool_cap[best])):
+            best = i
+    if best >= 0:
+        buf.raw = _pool_raw[best]
+        buf.cap = _pool_cap[best]
+        _pool_bytes -= _pool_cap[best]
+        for i in range(best + 1, _pool_n):
+            _pool_raw[i - 1] = _pool_raw[i]
+            _pool_cap[i - 1] = _pool_cap[i]
+        _pool_n -= 1
+    else:
+        if nbytes > (<size_t>-1) - _ALIGN:
+            raise MemoryError(f"an output of {nbytes} bytes")
+        buf.raw = malloc(nbytes + _ALIGN)
+        if buf.raw == NULL:
+            raise MemoryError(f"an output of {nbytes} bytes")
+        gconv_advise_huge(buf.raw, nbytes + _ALIGN)
+        buf.cap = nbytes
+    buf.data = <char *>buf.raw + (_ALIGN - <uintptr_t>buf.raw % _ALIGN) % _ALIGN
+    buf.shape[0] = <Py_ssize_t>nbytes
+    buf.strides[0] = 1
+    return buf
+
+
+def output_pool():
+    """The sizes in bytes of the blocks the pool holds, oldest first."""
+    return [_pool_cap[i] for i in range(_pool_n)]
+
+
+def output_pool_clear():
+    """Gives every block of the pool back to the system."""
+    global _pool_n, _pool_bytes
+    cdef int i
+    for i in range(_pool_n):
+        free(_pool_raw[i])
+    _pool_n = 0
+    _pool_bytes = 0
 
 
 cdef raise_status(gconv_status st, const gconv_params *p):

@@ -62,6 +62,15 @@ def workload():
                                 [0] * 3, [1] * 3)
             _ccore.check_params(1, 3, 6148914691236517206, 1, 1, [1, 1, 1], [1] * 3,
                                 [1] * 3, [0] * 3, [0] * 3, [1] * 3)
+            # outputs of 32 MB: blocks of the output pool, kept, reused, evicted
+            x = rng.standard_normal((1, 256, 32768)).astype(np.float32)
+            w = rng.standard_normal((256, 1, 3)).astype(np.float32)
+            outs = [gconv.conv1d(x, w, padding=1, groups=256, backend="c")
+                    for _ in range(3)]
+            del outs
+            y = gconv.conv1d(x, w, padding=1, groups=256, backend="c")
+            del y
+            _ccore.output_pool_clear()
     print("workload done")
 
 
