@@ -441,6 +441,26 @@ def test_3d(isa, dtype):
             check(x, w, b, s, pb, pa, d)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_3d_flat_planes(isa, dtype):
+    """3x3 in height and width at stride 1 with padding 1 there (X3D,
+    CSN): with AVX-512 each output slice sums the flat-plane sums of the
+    input slices under its depth taps, whatever the depth taps, stride,
+    padding and dilation; slices that see only depth padding are the bias;
+    planes of one vector to four-vector rows, multipliers 1 and 2."""
+    rng = np.random.default_rng(23)
+    for (cin, mult, sp, kd, sd, pdb, pda, dd) in [
+            (5, 1, (4, 14, 14), 3, 1, 1, 1, 1),
+            (3, 2, (5, 7, 7), 3, 2, 1, 0, 1),
+            (4, 1, (6, 9, 20), 5, 1, 2, 2, 2),
+            (3, 1, (3, 28, 28), 2, 1, 0, 1, 1),
+            (2, 2, (1, 5, 9), 1, 1, 2, 1, 1),      # slices of depth padding only
+            (3, 1, (7, 3, 3), 3, 3, 2, 2, 3),
+            (2, 1, (2, 56, 56), 3, 1, 1, 1, 1)]:
+        x, w, b = make(rng, 2, cin, mult, sp, (kd, 3, 3), dtype, bias=cin % 2 == 1)
+        check(x, w, b, (sd, 1, 1), (pdb, 1, 1), (pda, 1, 1), (dd, 1, 1), threads=(1, 2, 5))
+
+
 # ---- channel multipliers, batches, the public API ---------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

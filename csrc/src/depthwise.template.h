@@ -169,7 +169,7 @@ static gconv_status FN(dw_tp_run)(const dw_geom *g, const dw_split *p, int64_t b
                                   const TYPE *weight, const TYPE *bias, const TYPE *input,
                                   TYPE *output)
 {
-    const int64_t units = batch * g->groups * g->mult;
+    const int64_t units = batch * g->groups * g->mult * g->out_d;
     const int nt = p->threads;
     int64_t chunk = units / (8 * (int64_t)nt);
     chunk = chunk < 1 ? 1 : chunk;

@@ -2301,7 +2301,7 @@ typedef struct IFN(dw_tp_taps) {
    outside the plane or on its last vector, the last vector's store). */
 ISA_FN void IFN(tp_step)(const IFN(dw_tp_ctx) *c, const IFN(dw_tp_taps) *t, IFN(dw_tp_state) *s,
                          const TYPE *x, TYPE *y, int64_t i, int64_t nv, const int SP,
-                         const int EDGE)
+                         const int EDGE, const int ACC)
 {
     const VT z = V_SET1((TYPE)0);
     /* vector i + 1's rows and its Q2 */
@@ -2316,6 +2316,10 @@ ISA_FN void IFN(tp_step)(const IFN(dw_tp_ctx) *c, const IFN(dw_tp_taps) *t, IFN(
     acc = V_FMA(t->w11, s->ce, acc);
     acc = V_FMA(t->w21, s->d, acc);
     acc = V_ADD(acc, IFN(tp_alignm)(t->q2z, c->cm[2][i], q2n, s->q2, 1));
+    if (ACC)   /* the sum so far of the depth slices before */
+        acc = V_ADD(EDGE && i == nv - 1 ? IFN(v_maskz_load)(c->cm[1][i], y + i * DW_VL)
+                                        : V_LOAD(y + i * DW_VL),
+                    acc);
     if (EDGE && i == nv - 1)
         IFN(v_mask_store)(y + i * DW_VL, c->cm[1][i], acc);
     else
@@ -2353,7 +2357,7 @@ ISA_FN void IFN(tp_step)(const IFN(dw_tp_ctx) *c, const IFN(dw_tp_taps) *t, IFN(
    sum over the zero-padded input: non-finite taps give NaN at the borders
    as they would with the padding multiplied. */
 ISA_FN void IFN(tp_plane)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w, TYPE bias,
-                          TYPE *y, const int SP, const int NV)
+                          TYPE *y, const int SP, const int NV, const int ACC)
 {
     const int64_t nv = NV > 0 ? NV : c->nv;
     const VT z = V_SET1((TYPE)0);
@@ -2392,13 +2396,13 @@ ISA_FN void IFN(tp_plane)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
     if (NV > 0) {
         DW_UNROLL
         for (int64_t i = 0; i < NV; i++)
-            IFN(tp_step)(c, &t, &s, x, y, i, nv, SP, 1);
+            IFN(tp_step)(c, &t, &s, x, y, i, nv, SP, 1, ACC);
     } else {
         /* the steps that load from before the plane, those that load and
            store inside it but for its last vector, the rest */
         int64_t i = 0;
         for (; i < SP - 3 && i < nv; i++)
-            IFN(tp_step)(c, &t, &s, x, y, i, nv, SP, 1);
+            IFN(tp_step)(c, &t, &s, x, y, i, nv, SP, 1, ACC);
         /* unrolled by a multiple of how long the state's registers turn
            over (the ring 2 SP + 1 steps, Q0 two): no moves between them
            (float32 192 x 28x28, batch 8: 5 % faster, float64 7 %) */
@@ -2406,12 +2410,12 @@ ISA_FN void IFN(tp_plane)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
         for (; i + U <= nv - 3 - SP; i += U) {
             DW_UNROLL
             for (int k = 0; k < U; k++)
-                IFN(tp_step)(c, &t, &s, x, y, i + k, nv, SP, 0);
+                IFN(tp_step)(c, &t, &s, x, y, i + k, nv, SP, 0, ACC);
         }
         for (; i < nv - 3 - SP; i++)
-            IFN(tp_step)(c, &t, &s, x, y, i, nv, SP, 0);
+            IFN(tp_step)(c, &t, &s, x, y, i, nv, SP, 0, ACC);
         for (; i < nv; i++)
-            IFN(tp_step)(c, &t, &s, x, y, i, nv, SP, 1);
+            IFN(tp_step)(c, &t, &s, x, y, i, nv, SP, 1, ACC);
     }
 }
 #  undef DW_TP_LOAD
@@ -2423,7 +2427,12 @@ ISA_FN void IFN(tp_plane)(const IFN(dw_tp_ctx) *c, const TYPE *x, const TYPE *w,
     static ISA_ATTR DW_NOINLINE void IFN(NAME)(const IFN(dw_tp_ctx) *c, const TYPE *x, \
                                                const TYPE *w, TYPE bias, TYPE *y)      \
     {                                                                          \
-        IFN(tp_plane)(c, x, w, bias, y, SP, NV);                              \
+        IFN(tp_plane)(c, x, w, bias, y, SP, NV, 0);                           \
+    }                                                                          \
+    static ISA_ATTR DW_NOINLINE void IFN(NAME##_acc)(const IFN(dw_tp_ctx) *c, const TYPE *x, \
+                                                     const TYPE *w, TYPE bias, TYPE *y)      \
+    {                                                                          \
+        IFN(tp_plane)(c, x, w, bias, y, SP, NV, 1);                           \
     }
 DW_TP_PLANE(tp_plane1, 1, 0)
 DW_TP_PLANE(tp_plane2, 2, 0)
@@ -2445,40 +2454,73 @@ DW_TP_SMALLS(13, 14, 15, 16)
 
 typedef void (*IFN(dw_tp_fn))(const IFN(dw_tp_ctx) *, const TYPE *, const TYPE *, TYPE, TYPE *);
 
-/* Output planes [u0, u1) of the batch * out_channels, in order; c from
-   tp_ctx_init. */
+/* Output planes [u0, u1) of the batch * out_channels (3-D: depth slices
+   of the batch * out_channels * out_d), in order; c from tp_ctx_init. */
 static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const IFN(dw_tp_ctx) *c,
                                      const TYPE *w, const TYPE *b, const TYPE *x, TYPE *y,
                                      int64_t u0, int64_t u1)
 {
-    static const IFN(dw_tp_fn) planes[DW_TP_SPMAX] = {IFN(tp_plane1), IFN(tp_plane2),
-                                                     IFN(tp_plane3), IFN(tp_plane4)};
-    static const IFN(dw_tp_fn) small[DW_TP_SMALL] = {
-        IFN(tp_small1), IFN(tp_small2), IFN(tp_small3), IFN(tp_small4),
-        IFN(tp_small5),  IFN(tp_small6),  IFN(tp_small7),  IFN(tp_small8),
-        IFN(tp_small9),  IFN(tp_small10), IFN(tp_small11), IFN(tp_small12),
-        IFN(tp_small13), IFN(tp_small14), IFN(tp_small15), IFN(tp_small16)};
-    const IFN(dw_tp_fn) plane =
-        c->span == 1 && c->nv <= DW_TP_SMALL ? small[c->nv - 1] : planes[c->span - 1];
+#  define DW_TP_TABS(SFXA)                                                     \
+    static const IFN(dw_tp_fn) planes##SFXA[DW_TP_SPMAX] = {                   \
+        IFN(tp_plane1##SFXA), IFN(tp_plane2##SFXA), IFN(tp_plane3##SFXA),      \
+        IFN(tp_plane4##SFXA)};                                                 \
+    static const IFN(dw_tp_fn) small##SFXA[DW_TP_SMALL] = {                    \
+        IFN(tp_small1##SFXA),  IFN(tp_small2##SFXA),  IFN(tp_small3##SFXA),    \
+        IFN(tp_small4##SFXA),  IFN(tp_small5##SFXA),  IFN(tp_small6##SFXA),    \
+        IFN(tp_small7##SFXA),  IFN(tp_small8##SFXA),  IFN(tp_small9##SFXA),    \
+        IFN(tp_small10##SFXA), IFN(tp_small11##SFXA), IFN(tp_small12##SFXA),   \
+        IFN(tp_small13##SFXA), IFN(tp_small14##SFXA), IFN(tp_small15##SFXA),   \
+        IFN(tp_small16##SFXA)};
+    DW_TP_TABS()
+    DW_TP_TABS(_acc)
+#  undef DW_TP_TABS
+    const int sm = c->span == 1 && c->nv <= DW_TP_SMALL;
+    const IFN(dw_tp_fn) plane = sm ? small[c->nv - 1] : planes[c->span - 1];
+    const IFN(dw_tp_fn) plane_acc = sm ? small_acc[c->nv - 1] : planes_acc[c->span - 1];
     const int64_t cout = g->groups * g->mult;
-    int64_t n = u0 / cout, oc = u0 % cout;
-    /* one output channel per group: unit u reads input plane u; the next
-       unit's input and output asked for, into the first-level cache (as
-       the narrow-plane kernels; mbv2_dw_28 at batch 8 alternated with an
-       8 MB copy: 123-151 -> 119-122 us) */
-    const int pf = g->mult == 1;
+    /* 3-D: a unit per output depth slice, the sum of the input slices
+       under the filter's depth taps (those over depth padding left out),
+       the first with the bias, the others added to it */
+    const int64_t sl_in = g->in_h * g->in_w, sl_out = g->out_h * g->out_w;
+    int64_t od = u0 % g->out_d, n = u0 / g->out_d / cout, oc = u0 / g->out_d % cout;
+    /* one output channel per group, 2-D: unit u reads input plane u; the
+       next unit's input and output asked for, into the first-level cache
+       (as the narrow-plane kernels; mbv2_dw_28 at batch 8 alternated with
+       an 8 MB copy: 123-151 -> 119-122 us) */
+    const int pf = g->mult == 1 && g->out_d == 1 && g->in_d == 1;
+    const int pf3 = !pf;
     for (int64_t u = u0; u < u1; u++) {
         const TYPE *xp = x + (n * g->groups + oc / g->mult) * g->in_plane;
         const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
-        TYPE *yp = y + u * g->out_plane;
+        TYPE *yp = y + u * sl_out;
         if (pf && u + 1 < u1) {
             IFN(pf_range_l1)(x + (u + 1) * g->in_plane, g->in_plane * (int64_t)sizeof(TYPE));
             IFN(pf_range_l1)(yp + g->out_plane, g->out_plane * (int64_t)sizeof(TYPE));
+        } else if (pf3 && u + 1 < u1) {
+            /* 3-D: the input slice the next output slice adds, its output */
+            const int64_t id = (od + 1) * g->sd - g->pd + (g->kd - 1) * g->dd;
+            if (od + 1 < g->out_d && id >= 0 && id < g->in_d)
+                IFN(pf_range_l1)(xp + id * sl_in, sl_in * (int64_t)sizeof(TYPE));
+            IFN(pf_range_l1)(yp + sl_out, sl_out * (int64_t)sizeof(TYPE));
         }
-        plane(c, xp, w + oc * 9, bias, yp);
-        if (++oc == cout) {
-            oc = 0;
-            n++;
+        int first = 1;
+        for (int64_t kd = 0; kd < g->kd; kd++) {
+            const int64_t id = od * g->sd - g->pd + kd * g->dd;
+            if (id < 0 || id >= g->in_d)
+                continue;
+            (first ? plane : plane_acc)(c, xp + id * sl_in, w + oc * g->kvol + kd * 9,
+                                        first ? bias : (TYPE)0, yp);
+            first = 0;
+        }
+        if (first)   /* every depth tap over padding */
+            for (int64_t e = 0; e < sl_out; e++)
+                yp[e] = bias;
+        if (++od == g->out_d) {
+            od = 0;
+            if (++oc == cout) {
+                oc = 0;
+                n++;
+            }
         }
     }
 }
