@@ -455,6 +455,7 @@ def test_3d_flat_planes(isa, dtype):
             (4, 1, (6, 9, 20), 5, 1, 2, 2, 2),
             (3, 1, (3, 28, 28), 2, 1, 0, 1, 1),
             (2, 2, (1, 5, 9), 1, 1, 2, 1, 1),      # slices of depth padding only
+            (3, 1, (1, 7, 7), 3, 1, 1, 1, 1),      # one slice in and out, middle depth tap
             (3, 1, (7, 3, 3), 3, 3, 2, 2, 3),
             (2, 1, (2, 56, 56), 3, 1, 1, 1, 1)]:
         x, w, b = make(rng, 2, cin, mult, sp, (kd, 3, 3), dtype, bias=cin % 2 == 1)

@@ -2478,26 +2478,40 @@ static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const IFN(dw_tp_ctx) *c,
     const IFN(dw_tp_fn) plane = sm ? small[c->nv - 1] : planes[c->span - 1];
     const IFN(dw_tp_fn) plane_acc = sm ? small_acc[c->nv - 1] : planes_acc[c->span - 1];
     const int64_t cout = g->groups * g->mult;
+    if (g->in_d == 1 && g->out_d == 1 && g->kd == 1) {
+        int64_t n = u0 / cout, oc = u0 % cout;
+        /* one output channel per group: unit u reads input plane u; the
+           next unit's input and output asked for, into the first-level
+           cache (as the narrow-plane kernels; mbv2_dw_28 at batch 8
+           alternated with an 8 MB copy: 123-151 -> 119-122 us) */
+        const int pf = g->mult == 1;
+        for (int64_t u = u0; u < u1; u++) {
+            const TYPE *xp = x + (n * g->groups + oc / g->mult) * g->in_plane;
+            const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
+            TYPE *yp = y + u * g->out_plane;
+            if (pf && u + 1 < u1) {
+                IFN(pf_range_l1)(x + (u + 1) * g->in_plane, g->in_plane * (int64_t)sizeof(TYPE));
+                IFN(pf_range_l1)(yp + g->out_plane, g->out_plane * (int64_t)sizeof(TYPE));
+            }
+            plane(c, xp, w + oc * g->kvol, bias, yp);
+            if (++oc == cout) {
+                oc = 0;
+                n++;
+            }
+        }
+        return;
+    }
     /* 3-D: a unit per output depth slice, the sum of the input slices
        under the filter's depth taps (those over depth padding left out),
-       the first with the bias, the others added to it */
+       the first with the bias, the others added to it; the input slice
+       the next unit adds and its output asked for */
     const int64_t sl_in = g->in_h * g->in_w, sl_out = g->out_h * g->out_w;
     int64_t od = u0 % g->out_d, n = u0 / g->out_d / cout, oc = u0 / g->out_d % cout;
-    /* one output channel per group, 2-D: unit u reads input plane u; the
-       next unit's input and output asked for, into the first-level cache
-       (as the narrow-plane kernels; mbv2_dw_28 at batch 8 alternated with
-       an 8 MB copy: 123-151 -> 119-122 us) */
-    const int pf = g->mult == 1 && g->out_d == 1 && g->in_d == 1;
-    const int pf3 = !pf;
     for (int64_t u = u0; u < u1; u++) {
         const TYPE *xp = x + (n * g->groups + oc / g->mult) * g->in_plane;
         const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
         TYPE *yp = y + u * sl_out;
-        if (pf && u + 1 < u1) {
-            IFN(pf_range_l1)(x + (u + 1) * g->in_plane, g->in_plane * (int64_t)sizeof(TYPE));
-            IFN(pf_range_l1)(yp + g->out_plane, g->out_plane * (int64_t)sizeof(TYPE));
-        } else if (pf3 && u + 1 < u1) {
-            /* 3-D: the input slice the next output slice adds, its output */
+        if (u + 1 < u1) {
             const int64_t id = (od + 1) * g->sd - g->pd + (g->kd - 1) * g->dd;
             if (od + 1 < g->out_d && id >= 0 && id < g->in_d)
                 IFN(pf_range_l1)(xp + id * sl_in, sl_in * (int64_t)sizeof(TYPE));
