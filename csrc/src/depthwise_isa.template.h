@@ -2512,9 +2512,11 @@ static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const IFN(dw_tp_ctx) *c,
         const TYPE bias = b != NULL ? b[oc] : (TYPE)0;
         TYPE *yp = y + u * sl_out;
         if (u + 1 < u1) {
-            const int64_t id = (od + 1) * g->sd - g->pd + (g->kd - 1) * g->dd;
-            if (od + 1 < g->out_d && id >= 0 && id < g->in_d)
-                IFN(pf_range_l1)(xp + id * sl_in, sl_in * (int64_t)sizeof(TYPE));
+            if (od + 1 < g->out_d) {   /* (a slice inside the output: no overflow) */
+                const int64_t id = (od + 1) * g->sd - g->pd + (g->kd - 1) * g->dd;
+                if (id >= 0 && id < g->in_d)
+                    IFN(pf_range_l1)(xp + id * sl_in, sl_in * (int64_t)sizeof(TYPE));
+            }
             IFN(pf_range_l1)(yp + sl_out, sl_out * (int64_t)sizeof(TYPE));
         }
         int first = 1;
