@@ -138,19 +138,26 @@ cdef int _pool_n = 0
 cdef size_t _pool_bytes = 0
 
 
+cdef void *_pool_take(int k) noexcept:
+    """Removes block k from the pool (the others keep their order)."""
+    global _pool_n, _pool_bytes
+    cdef void *raw = _pool_raw[k]
+    cdef int i
+    _pool_bytes -= _pool_cap[k]
+    for i in range(k + 1, _pool_n):
+        _pool_raw[i - 1] = _pool_raw[i]
+        _pool_cap[i - 1] = _pool_cap[i]
+    _pool_n -= 1
+    return raw
+
+
 cdef void _pool_put(void *raw, size_t cap) noexcept:
     global _pool_n, _pool_bytes
-    cdef int i
     if cap > _POOL_BYTES:
         free(raw)
         return
     while _pool_n > 0 and (_pool_n == _POOL_SLOTS or _pool_bytes + cap > _POOL_BYTES):
-        free(_pool_raw[0])                     # the oldest
-        _pool_bytes -= _pool_cap[0]
-        for i in range(1, _pool_n):
-            _pool_raw[i - 1] = _pool_raw[i]
-            _pool_cap[i - 1] = _pool_cap[i]
-        _pool_n -= 1
+        free(_pool_take(0))                    # the oldest
     _pool_raw[_pool_n] = raw
     _pool_cap[_pool_n] = cap
     _pool_n += 1
@@ -195,7 +202,6 @@ cdef class OutputBuffer:
 
 def output_buffer(size_t nbytes):
     """An OutputBuffer of nbytes: a block of the pool that fits, or a new one."""
-    global _pool_n, _pool_bytes
     cdef OutputBuffer buf = OutputBuffer.__new__(OutputBuffer)
     cdef int i, best = -1
     for i in range(_pool_n):
@@ -203,13 +209,8 @@ def output_buffer(size_t nbytes):
                 (best < 0 or _pool_cap[i] < _pool_cap[best])):
             best = i
     if best >= 0:
-        buf.raw = _pool_raw[best]
         buf.cap = _pool_cap[best]
-        _pool_bytes -= _pool_cap[best]
-        for i in range(best + 1, _pool_n):
-            _pool_raw[i - 1] = _pool_raw[i]
-            _pool_cap[i - 1] = _pool_cap[i]
-        _pool_n -= 1
+        buf.raw = _pool_take(best)
     else:
         if nbytes > (<size_t>-1) - _ALIGN:
             raise MemoryError(f"an output of {nbytes} bytes")
