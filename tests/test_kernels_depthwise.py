@@ -462,6 +462,28 @@ def test_3d_flat_planes(isa, dtype):
         check(x, w, b, (sd, 1, 1), (pdb, 1, 1), (pda, 1, 1), (dd, 1, 1), threads=(1, 2, 5))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_slice_over_depth_padding(isa, dtype):
+    """A 3-D layer of one input slice, one depth tap and one output slice
+    that lies over depth padding (a depth stride larger than the padding):
+    the output is the bias alone.  Every kernel family that takes one-slice
+    layers as 2-D must see the padding (the flat planes, channel-blocked
+    planes and rows, narrow planes and 1-D rows once read the input slice)."""
+    rng = np.random.default_rng(29)
+    for (cin, sp, k, pad, sd) in [
+            (3, (1, 7, 7), (1, 3, 3), (1, 1, 1), 5),       # flat planes
+            (32, (1, 14, 14), (1, 7, 7), (1, 3, 3), 3),    # channel-blocked planes
+            (32, (1, 14, 14), (1, 5, 5), (2, 2, 2), 3),    # channel-blocked, 5x5
+            (4, (1, 12, 12), (1, 5, 5), (1, 2, 2), 3),     # narrow planes
+            (4, (1, 9, 14), (1, 7, 7), (1, 3, 3), 2),
+            (32, (1, 3, 300), (1, 1, 5), (2, 0, 2), 7),    # channel-blocked rows
+            (4, (1, 2, 40), (1, 1, 3), (1, 0, 1), 3),      # rows
+            (5, (1, 6, 6), (1, 1, 1), (1, 0, 0), 2)]:
+        x, w, b = make(rng, 2, cin, 1, sp, k, dtype)
+        check(x, w, b, (sd, 1, 1), pad, pad, (1, 1, 1), threads=(1, 2))
+        check(x, w, None, (sd, 1, 1), pad, (0, *pad[1:]), (1, 1, 1), threads=(1,))
+
+
 # ---- channel multipliers, batches, the public API ---------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -554,6 +554,26 @@ static double fz_get(const void *buf, int is_f64, int64_t i)
     return is_f64 ? ((const double *)buf)[i] : (double)((const float *)buf)[i];
 }
 
+/* The layer of a failed comparison, on stderr, so that a crash input can be
+   turned into a test without decoding it by hand. */
+static void fz_print_layer(const gconv_params *p, int is_f64, int has_bias)
+{
+    fprintf(stderr, "gconv fuzz: %s ndim %d batch %lld cin %lld cout %lld groups %lld bias %d"
+                    " isa %s\n", is_f64 ? "f64" : "f32", p->ndim, (long long)p->batch,
+            (long long)p->in_channels, (long long)p->out_channels, (long long)p->groups,
+            has_bias, getenv("GCONV_ISA") ? getenv("GCONV_ISA") : "auto");
+    static const char *names[6] = {"input", "kernel", "stride", "pad_before", "pad_after",
+                                   "dilation"};
+    const int64_t *rows[6] = {p->input_size, p->kernel_size, p->stride, p->pad_before,
+                              p->pad_after, p->dilation};
+    for (int r = 0; r < 6; r++) {
+        fprintf(stderr, "  %-10s", names[r]);
+        for (int d = 0; d < p->ndim; d++)
+            fprintf(stderr, " %lld", (long long)rows[r][d]);
+        fprintf(stderr, "\n");
+    }
+}
+
 /* Compares the library's output y with the reference for every element. */
 static void fz_compare_reference(const gconv_params *p, const fz_model *m, int64_t batch,
                                  int is_f64, const void *x, const void *w,
@@ -598,6 +618,11 @@ static void fz_compare_reference(const gconv_params *p, const fz_model *m, int64
             mag += fabs(wv * xv);
         }
         double got = fz_get(y, is_f64, oi);
+        int bad = isnan(acc) ? !isnan(got)
+                  : isinf(acc) ? got != acc
+                  : !(fabs(got - acc) <= (is_f64 ? 1e-12 : 1e-5) * mag);
+        if (bad)
+            fz_print_layer(p, is_f64, bias != NULL);
         if (isnan(acc)) {
             FZ_CHECK(isnan(got), "output %lld is %g, the reference NaN", (long long)oi, got);
         } else if (isinf(acc)) {

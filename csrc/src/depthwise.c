@@ -318,13 +318,21 @@ static void dw_split_init(dw_split *p, const gconv_shape *s, const dw_geom *g, i
    of a register block). */
 #define DW_CB1_STRIP 256
 
+/* A 2-D call: one depth slice in and out, the output slice reading the
+   input slice through a filter of one depth tap.  A 3-D layer of one slice
+   whose output slice lies over depth padding (depth padding 1, stride 5)
+   is not: its output is the bias alone, which the 3-D loops give. */
+static int dw_is_2d(const dw_geom *g)
+{
+    return g->in_d == 1 && g->kd == 1 && g->out_d == 1 && g->pd == 0;
+}
+
 /* A call of independent rows: 1-D, or 2-D with a filter of one row at
    height stride 1 without height padding (each output row is the 1-D
    correlation of its input row). */
 static int dw_is_rows(const dw_geom *g)
 {
-    return g->in_d == 1 && g->kd == 1 && g->out_d == 1 && g->kh == 1 && g->sh == 1 &&
-           g->out_h == g->in_h;
+    return dw_is_2d(g) && g->kh == 1 && g->sh == 1 && g->out_h == g->in_h;
 }
 
 /* The strip length of a call of rows (the row rounded up to whole blocks
@@ -415,7 +423,7 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
             return 0;   /* 1-D: the row kernels */
     }
     /* 2-D: one depth slice in and out, read without depth padding */
-    if (g->in_d != 1 || g->kd != 1 || g->out_d != 1 || g->pd != 0 || g->in_h < 2)
+    if (!dw_is_2d(g) || g->in_h < 2)
         return 0;
     const int64_t band = dw_cb_band(g, vl, elem);
     if (band < 1)
@@ -499,8 +507,7 @@ static int64_t dw_nw_buf(const dw_geom *g, int64_t vl)
    were slower at batch 1). */
 static int dw_nw_ok(const dw_geom *g, int64_t vl, int wide)
 {
-    if (g->spec < 0 || dw_specs[g->spec][1] != 1 || dw_specs[g->spec][2] || g->kd != 1 ||
-        g->out_d != 1 || g->in_d != 1)
+    if (g->spec < 0 || dw_specs[g->spec][1] != 1 || dw_specs[g->spec][2] || !dw_is_2d(g))
         return 0;
     const int64_t wmax = wide && g->kw == 5 ? 2 * vl : vl;
     if (g->out_w * 2 <= vl || g->out_w > wmax || g->kw < 5 || g->kw - 1 > vl ||

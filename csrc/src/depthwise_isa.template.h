@@ -2478,7 +2478,7 @@ static ISA_ATTR void IFN(dw_tp_task)(const dw_geom *g, const IFN(dw_tp_ctx) *c,
     const IFN(dw_tp_fn) plane = sm ? small[c->nv - 1] : planes[c->span - 1];
     const IFN(dw_tp_fn) plane_acc = sm ? small_acc[c->nv - 1] : planes_acc[c->span - 1];
     const int64_t cout = g->groups * g->mult;
-    if (g->in_d == 1 && g->out_d == 1 && g->kd == 1) {
+    if (dw_is_2d(g)) {
         int64_t n = u0 / cout, oc = u0 % cout;
         /* one output channel per group: unit u reads input plane u; the
            next unit's input and output asked for, into the first-level
