@@ -463,6 +463,19 @@ def test_3d_flat_planes(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_with_huge_strides(isa, dtype):
+    """2-D filters of one row whose strips would not fit the channel-blocked
+    buffers (a width stride of 2^31 - 1) take the row kernels; they once
+    reached the strip kernel through the 2-D test, which sized a 1 TB tile."""
+    rng = np.random.default_rng(31)
+    for (cin, mult, sp, kw, sw, pw, dh) in [(4, 2, (5, 7), 7, 2**31 - 1, (1, 3), 7),
+                                            (32, 1, (3, 40), 5, 2**20, (2, 2), 1),
+                                            (16, 2, (2, 300), 9, 4096, (0, 0), 1)]:
+        x, w, b = make(rng, 1, cin, mult, sp, (1, kw), dtype)
+        check(x, w, b, (1, sw), (0, pw[0]), (0, pw[1]), (dh, 1), threads=(1, 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_slice_over_depth_padding(isa, dtype):
     """A 3-D layer of one input slice, one depth tap and one output slice
     that lies over depth padding (a depth stride larger than the padding):

@@ -83,6 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             st = gconv_conv_f32(pp, (const float *)x.ptr, x.len, (const float *)w.ptr,
                                 w.len, (const float *)b.ptr, b.len, (float *)y.ptr,
                                 y.len, threads);
+        if (st != expect && pp != NULL)
+            fz_print_layer(pp, is_f64, b.ptr != NULL);
         FZ_CHECK(st == expect, "gconv_conv_%s gave %d (%s), expected %d (%s)",
                  is_f64 ? "f64" : "f32", (int)st, gconv_strerror(st), (int)expect,
                  gconv_strerror(expect));

@@ -419,8 +419,10 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
         if (g->groups * g->mult >= 2 * vl && g->kw >= (g->dw == 1 ? 5 : 13) &&
             (tw + (double)g->kw) * (double)vl * (double)elem <= (double)DW_CB_BYTES)
             return 1;
-        if (g->in_h == 1)
-            return 0;   /* 1-D: the row kernels */
+        /* else the row kernels, 2-D too: dw_cb_run takes every call of
+           rows in strips (a 2-D one once went there with a stride of 2^31 - 1,
+           whose strip tile asked for 1 TB) */
+        return 0;
     }
     /* 2-D: one depth slice in and out, read without depth padding */
     if (!dw_is_2d(g) || g->in_h < 2)
