@@ -354,8 +354,16 @@ GK_INLINE gk_gmask gk_g_mask(int lo, int hi)
 GK_GENERIC_OPS(float, gk_gv_f32)
 GK_GENERIC_OPS(double, gk_gv_f64)
 
-/* The position of item it of phase mode: batch n, group g, output depth
-   od, row block rbi, column block cbi, output-channel share occi. */
+/* The position of item it of phase mode: group g, batch n, output depth
+   od, row block rbi, column block cbi, output-channel share occi (occi
+   fastest).  The images of a group follow each other, so its weights
+   stay in the second-level cache from one image to the next, and each
+   thread reads the weights of its own groups only; with the images
+   outermost every image read all the groups' weights again, from memory
+   once another library's call had evicted them.  Batch 8, 2 threads,
+   float32, alternated with PyTorch: 2048 channels of 7x7 in 32 groups
+   (4.7 MB of weights) 2.60-2.70 -> 2.25 ms, 3-D 1024 channels of
+   2x7x7 in 32 groups, 3x3x3 (3.5 MB) 2.65-2.76 -> 2.23 ms. */
 typedef struct gk_pos {
     int64_t n, g, od, rbi, cbi, occi;
 } gk_pos;
@@ -372,8 +380,8 @@ static gk_pos gk_item_pos(const gk_plan *p, const gconv_shape *s, int64_t it)
     t /= p->nrb;
     q.od = t % s->out[0];
     t /= s->out[0];
-    q.g = t % s->groups;
-    q.n = t / s->groups;
+    q.n = t % s->batch;
+    q.g = t / s->batch;
     return q;
 }
 
