@@ -175,6 +175,30 @@ def test_bitwise_identical_for_any_thread_count(case, dtype, isa):
             f"{case[0]} {dtype}: {threads} threads differ from 1")
 
 
+# Whole rows of 2 to 15 pixels with 16 to 64 channels a group: the kernels
+# with the channels along the vectors take several rows a pass (AVX-512;
+# elsewhere these are plain cases), rows of the same taps only: the padding
+# rows at the top and bottom (and the depth padding) have taps of their own.
+ROW_CASES = [("rows_w%d_c%d" % (wd, cpg), 2, 2, 2 * cpg, 2 * cpg, 2, (9, wd), (3, 3),
+              {"padding": 1})
+             for wd in (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 15) for cpg in (16, 32, 48, 64)]
+ROW_CASES += [("rows_3d_w%d_c%d" % (wd, cpg), 3, 2, 2 * cpg, 2 * cpg, 2, (3, 6, wd), (3, 3, 3),
+               {"padding": 1}) for wd in (4, 7, 14) for cpg in (16, 32)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", ROW_CASES, ids=[c[0] for c in ROW_CASES])
+def test_several_rows_a_pass(case, dtype):
+    x, w, b, kwargs = make(case, dtype, seed=3)
+    f = FUNCS[case[1]]
+    first = f(x, w, b, backend="c", num_threads=1, **kwargs)
+    check_close(case, dtype, first, x, w, b, kwargs)
+    for threads in (2, 3):
+        again = f(x, w, b, backend="c", num_threads=threads, **kwargs)
+        assert np.array_equal(first.view(np.uint8), again.view(np.uint8)), (
+            f"{case[0]} {dtype}: {threads} threads differ from 1")
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_temporal_nonfinite_weight_over_depth_padding(dtype, isa):
     """A kernel over depth only reads its input in place and leaves the taps

@@ -61,7 +61,7 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #  define GK_INLINE static inline __attribute__((always_inline))
-#  define GK_UNROLL _Pragma("GCC unroll 16")
+#  define GK_UNROLL _Pragma("GCC unroll 32")
 #else
 #  define GK_INLINE static inline
 #  define GK_UNROLL
@@ -690,6 +690,18 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
     X(2, 9) X(2, 10) X(2, 11) X(2, 12) X(2, 13) X(2, 14)                    \
     X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(3, 5) X(3, 6) X(3, 7) X(3, 8) X(3, 9) \
     X(4, 1) X(4, 2) X(4, 3) X(4, 4) X(4, 5) X(4, 6)
+/* and R whole rows of NP pixels a pass, MV * R * NP + MV + 1 <= 32 too */
+#define GK_ORMAX 4
+#define GK_ORVARIANTS_AVX512(X)                                             \
+    X(1, 2, 2) X(1, 3, 2) X(1, 4, 2) X(1, 2, 3) X(1, 3, 3) X(1, 4, 3)        \
+    X(1, 2, 4) X(1, 3, 4) X(1, 4, 4) X(1, 2, 5) X(1, 3, 5) X(1, 4, 5)        \
+    X(1, 2, 6) X(1, 3, 6) X(1, 4, 6) X(1, 2, 7) X(1, 3, 7) X(1, 4, 7)        \
+    X(1, 2, 8) X(1, 3, 8) X(1, 2, 9) X(1, 3, 9) X(1, 2, 10) X(1, 3, 10)      \
+    X(1, 2, 11) X(1, 2, 12) X(1, 2, 13) X(1, 2, 14) X(1, 2, 15) X(2, 2, 2)   \
+    X(2, 3, 2) X(2, 4, 2) X(2, 2, 3) X(2, 3, 3) X(2, 4, 3) X(2, 2, 4)        \
+    X(2, 3, 4) X(2, 2, 5) X(2, 2, 6) X(2, 2, 7) X(3, 2, 2) X(3, 3, 2)        \
+    X(3, 4, 2) X(3, 2, 3) X(3, 3, 3) X(3, 2, 4) X(4, 2, 2) X(4, 3, 2)        \
+    X(4, 2, 3)
 #define GK_MOMAX 8
 #define GK_NVMAX 6
 #define GK_VARIANTS(X)                                                      \
@@ -713,6 +725,7 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 #define GK_OPMAX 16
 #define V_TRANSPOSE(r, c) gk_avx512_tr16(r, c)
 #define GK_OVARIANTS(X) GK_OVARIANTS_AVX512(X)
+#define GK_ORVARIANTS(X) GK_ORVARIANTS_AVX512(X)
 #define V_SET1(s) _mm512_set1_ps(s)
 #define V_LOAD(p) _mm512_loadu_ps(p)
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
@@ -731,6 +744,7 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 #undef GK_OPMAX
 #undef V_TRANSPOSE
 #undef GK_OVARIANTS
+#undef GK_ORVARIANTS
 #undef TYPE
 #undef SFX
 #undef VL
@@ -769,12 +783,14 @@ GK_INLINE GTARGET void gk_avx512_tr8d(const __m512d r[8], __m512d c[8])
 #define GK_OPMAX 16
 #define V_TRANSPOSE(r, c) gk_avx512_tr8d(r, c)
 #define GK_OVARIANTS(X) GK_OVARIANTS_AVX512(X)
+#define GK_ORVARIANTS(X) GK_ORVARIANTS_AVX512(X)
 #include "grouped.template.h"
 #undef GK_OCV
 #undef GK_OMVMAX
 #undef GK_OPMAX
 #undef V_TRANSPOSE
 #undef GK_OVARIANTS
+#undef GK_ORVARIANTS
 #undef TYPE
 #undef SFX
 #undef VL
