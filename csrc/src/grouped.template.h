@@ -1115,15 +1115,14 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                        taps as a kernel takes */
                     int R = 1;
                     if (pc == cb && cb == OW && cb <= GK_OPMAX) {
-                        for (int rr = GK_ORMAX; rr >= 2 && R == 1; rr--) {
-                            if (i + rr > rb || FN(ortab)[mv][rr][cb] == NULL)
-                                continue;
-                            int same = 1;
-                            for (int r = 1; r < rr && skip && same; r++)
-                                same = dc * ts->nhc + gk_tap_class(ts, s, 1, oh0 + i + r) == hc;
-                            if (same)
-                                R = rr;
-                        }
+                        /* the rows from i with row i's taps, then the most
+                           of them a kernel takes */
+                        int same = 1;
+                        while (same < GK_ORMAX && i + same < rb &&
+                               (!skip || dc * ts->nhc + gk_tap_class(ts, s, 1, oh0 + i + same) == hc))
+                            same++;
+                        for (R = same; R > 1 && FN(ortab)[mv][R][cb] == NULL; R--)
+                            ;
                     }
                     gk_pf_step(&pf, gk_ceil_div(R * pf_lines * (gk_ceil_div(cb, P) + 1), ob1 - ob0));
                     gk_pf_step(&pfo, gk_ceil_div(R * pfo_lines * (gk_ceil_div(cb, P) + 1), ob1 - ob0));
