@@ -330,7 +330,8 @@ def test_channel_blocked_bands(isa, dtype):
     (rectangular, even, dilated, anisotropic strides) go channels along the
     vectors, in bands of output rows when the plane's tile is too large:
     first, middle and last bands with their height padding, a partial last
-    band, partial channel blocks, and planes that fit whole."""
+    band, partial channel blocks, and planes that fit whole; filters much
+    taller than a band of the usual size take larger bands."""
     rng = np.random.default_rng(13)
     for (cin, mult, sp, k, s, pb, pa, d) in [
             (32, 1, (56, 56), (7, 1), (1, 1), (3, 0), (3, 0), (1, 1)),
@@ -339,7 +340,10 @@ def test_channel_blocked_bands(isa, dtype):
             (33, 1, (50, 61), (3, 3), (1, 2), (1, 1), (1, 1), (1, 1)),
             (20, 2, (41, 47), (5, 3), (2, 1), (6, 1), (5, 2), (2, 1)),
             (48, 1, (14, 14), (7, 1), (1, 1), (3, 0), (3, 0), (1, 1)),
-            (36, 1, (90, 40), (9, 1), (3, 1), (8, 0), (1, 0), (1, 1))]:
+            (36, 1, (90, 40), (9, 1), (3, 1), (8, 0), (1, 0), (1, 1)),
+            # tall filters on wide rows: bands of more rows than 64 KB holds
+            (33, 1, (61, 56), (21, 1), (1, 1), (10, 0), (10, 0), (1, 1)),
+            (32, 1, (57, 60), (9, 9), (2, 2), (4, 4), (4, 4), (1, 1))]:
         x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
         check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
 
@@ -386,6 +390,28 @@ def test_general_2d(isa, dtype):
             x, w, b = make(rng, 1 + j % 2, 2, 1 + (j % 3 == 1), (h, wd), k, dtype,
                            bias=j != 2)
             check(x, w, b, s, pb, pa, d)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_general_row_passes(isa, dtype):
+    """The general kernel takes several output rows a pass (blocks of four
+    vectors and single vectors each in their own passes, the last rows of a
+    plane in passes of 4, 2 and 1): every plane height from 1 to 19 under a
+    tall filter whose taps run over the padding rows at the top and bottom
+    of a pass, height strides and dilations, rows of blocks and single
+    vectors, 1xK rows of few channels (InceptionNeXt), and 3-D."""
+    rng = np.random.default_rng(29)
+    cases = [(2, 1, (h, 56), (11, 1), 1, (5, 0), (5, 0), 1) for h in range(1, 20)]
+    cases += [
+        (3, 2, (17, 100), (5, 3), (2, 1), (2, 1), (3, 1), (2, 1)),
+        (5, 1, (23, 50), (1, 11), 1, (0, 5), (0, 5), 1),
+        (4, 1, (30, 64), (9, 2), (3, 1), (8, 1), (0, 0), 1),
+        (3, 1, (13, 73), (4, 4), (1, 3), (3, 2), (0, 1), (3, 1)),
+        (2, 1, (3, 11, 40), (2, 7, 1), 1, (1, 3, 0), (0, 3, 0), 1),
+    ]
+    for (cin, mult, sp, k, s, pb, pa, d) in cases:
+        x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
+        check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

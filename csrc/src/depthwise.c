@@ -365,6 +365,11 @@ static int64_t dw_cb_band(const dw_geom *g, int64_t vl, size_t elem)
     int64_t b = 1;
     while (b < g->out_h && dw_cb_band_bytes(g, (double)(2 * b), vl, elem) <= (double)DW_CB_BAND_BYTES)
         b *= 2;
+    /* tall filters: bands of rows far fewer than the filter's would
+       transpose each input row many times; up to DW_CB_BYTES instead */
+    while (b < g->out_h && (b - 1) * g->sh + (g->kh - 1) * g->dh + 1 > 2 * b &&
+           dw_cb_band_bytes(g, (double)(b + 1), vl, elem) <= (double)DW_CB_BYTES)
+        b++;
     return b < g->out_h ? b : g->out_h;
 }
 
