@@ -393,28 +393,6 @@ def test_general_2d(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_general_row_passes(isa, dtype):
-    """The general kernel takes several output rows a pass (blocks of four
-    vectors and single vectors each in their own passes, the last rows of a
-    plane in passes of 4, 2 and 1): every plane height from 1 to 19 under a
-    tall filter whose taps run over the padding rows at the top and bottom
-    of a pass, height strides and dilations, rows of blocks and single
-    vectors, 1xK rows of few channels (InceptionNeXt), and 3-D."""
-    rng = np.random.default_rng(29)
-    cases = [(2, 1, (h, 56), (11, 1), 1, (5, 0), (5, 0), 1) for h in range(1, 20)]
-    cases += [
-        (3, 2, (17, 100), (5, 3), (2, 1), (2, 1), (3, 1), (2, 1)),
-        (5, 1, (23, 50), (1, 11), 1, (0, 5), (0, 5), 1),
-        (4, 1, (30, 64), (9, 2), (3, 1), (8, 1), (0, 0), 1),
-        (3, 1, (13, 73), (4, 4), (1, 3), (3, 2), (0, 1), (3, 1)),
-        (2, 1, (3, 11, 40), (2, 7, 1), 1, (1, 3, 0), (0, 3, 0), 1),
-    ]
-    for (cin, mult, sp, k, s, pb, pa, d) in cases:
-        x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
-        check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_tap_planes(isa, dtype):
     """1x1 filters (a scale per channel, with multipliers), whose planes
     are taken as one row; with a stride or padding they are not."""

@@ -25,9 +25,9 @@
  *     of at most two vectors, all of whose chunks are border chunks, have
  *     kernels of their own (AVX-512: dw_k3s1n, dw_k5s1n).
  *   - a general kernel for every other depthwise shape (1-D, rectangular,
- *     even or large filters, other strides and dilations): up to 8 output
- *     rows a pass (4 with blocks of four vectors), one tap at a time, the
- *     taps of every depth slice summed in registers.  Planes under a filter of
+ *     even or large filters, other strides and dilations): one output row
+ *     at a time, four vectors of it per pass, one tap at a time, the taps
+ *     of every depth slice summed in registers.  Planes under a filter of
  *     one tap in height and width at stride 1 are taken as one long row.
  *   - channels along the vectors for small 2-D planes, for 2-D filters
  *     without a specialised kernel (in bands of output rows when the plane
@@ -358,8 +358,7 @@ static double dw_cb_band_bytes(const dw_geom *g, double b, int64_t vl, size_t el
    specialised kernel, whose other kernels load an input vector per FMA).
    A band whose tile would hold more than twice its rows (a tall filter)
    grows up to DW_CB_BYTES: 21x1 on 64 x 56x56, float32, batch 8, 2
-   threads, bands of 1 row (21 tile rows each) 2.1 ms, of 12 rows 0.65 ms
-   (the general kernel: 0.95 ms). */
+   threads, bands of 1 row (21 tile rows each) 2.1 ms, of 12 rows 0.65 ms. */
 static int64_t dw_cb_band(const dw_geom *g, int64_t vl, size_t elem)
 {
     if (dw_cb_band_bytes(g, (double)g->out_h, vl, elem) <= (double)DW_CB_BYTES)
@@ -371,7 +370,8 @@ static int64_t dw_cb_band(const dw_geom *g, int64_t vl, size_t elem)
         b *= 2;
     /* tall filters: bands of rows far fewer than the filter's would
        transpose each input row many times; up to DW_CB_BYTES instead */
-    while (b < g->out_h && (b - 1) * g->sh + (g->kh - 1) * g->dh + 1 > 2 * b &&
+    while (b < g->out_h &&
+           (double)(b - 1) * (double)g->sh + (double)(g->kh - 1) * (double)g->dh + 1 > 2.0 * (double)b &&
            dw_cb_band_bytes(g, (double)(b + 1), vl, elem) <= (double)DW_CB_BYTES)
         b++;
     return b < g->out_h ? b : g->out_h;

@@ -494,18 +494,6 @@ ISA_FN VT IFN(v_load_edge)(const TYPE *row, int64_t col, int64_t n)
     return IFN(v_load_mask)(row, col, IFN(m_range)(col, n));
 }
 
-/* v_load_edge with the mask m_range(col, n) already made. */
-ISA_FN VT IFN(v_load_edge_m)(const TYPE *row, int64_t col, int64_t n, MT m)
-{
-#if DW_ISA == DW_ISA_GENERIC
-    if (col >= 0 && col + DW_VL <= n)
-        return V_LOAD(row + col);
-#else
-    (void)n;
-#endif
-    return IFN(v_load_mask)(row, col, m);
-}
-
 /* Lanes l of columns col + step * l, zero outside the row (any step). */
 ISA_FN VT IFN(v_load_strided)(const TYPE *row, int64_t col, int64_t step, int64_t n)
 {
@@ -907,56 +895,39 @@ static void (*const IFN(dw_spec_table)[DW_NSPECS])(const DW_ARGS *) = {
 #  define DW_HAS_SPECS 0
 #endif /* DW_ISA != DW_ISA_GENERIC */
 
-/* ---- the general kernel: any filter, stride, dilation; rows by rows ---- */
+/* ---- the general kernel: any filter, stride, dilation; row by row ------ */
 
-/* Output rows of a pass of the general kernel with C vectors a row: R
-   rows x C vectors of accumulators, every one its own chain.  One row at a
-   time, a pass of four vectors waited on the latency of its four chains
-   (and a filter of one column, 11x1, on 56-wide rows ran at 37 GFLOP/s). */
-#define DW_GEN_ROWS(C) (DW_REGS >= 32 ? ((C) > 1 ? 4 : 8) : ((C) > 1 ? 2 : 4))
-#define DW_GEN_RMAX 8
-
-/* C vectors of R output rows from oh (row oh stored at y, the next rows
-   out_w apart) from column ow0, every tap of the slice.  SC: width stride
-   1, 2, or other (3).  MASKED: the block reads outside the row or ends
-   past out_w.  Each output's taps in (slice, kh, kw) order, whatever R. */
+/* C vectors of output row oh (stored at y) from column ow0, every tap of
+   the slice.  SC: width stride 1, 2, or other (3).  MASKED: the block reads
+   outside the row or ends past out_w. */
 ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0,
-                           const int C, const int R, const int SC, const int MASKED)
+                           const int C, const int SC, const int MASKED)
 {
     const dw_geom *g = a->g;
     const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w;
     const int64_t sw = SC == 1 ? 1 : SC == 2 ? 2 : g->sw;
     const int64_t kh_n = g->kh, kw_n = g->kw, dw = g->dw;
     const int64_t c0 = ow0 * sw - g->pw;
-    VT acc[DW_GEN_RMAX][DW_CMAX];
+    VT acc[DW_CMAX];
 
     y += ow0;
     DW_UNROLL
-    for (int r = 0; r < R; r++) {
-        DW_UNROLL
-        for (int c = 0; c < C; c++) {
-            const int64_t left = out_w - ow0 - c * DW_VL;
-            const TYPE *yr = y + r * out_w + c * DW_VL;
-            if (a->first)
-                acc[r][c] = bv;
-            else if (MASKED)
-                acc[r][c] = IFN(v_load_first)(yr, left < DW_VL ? left : DW_VL);
-            else
-                acc[r][c] = V_LOAD(yr);
-        }
+    for (int c = 0; c < C; c++) {
+        const int64_t left = out_w - ow0 - c * DW_VL;
+        if (a->first)
+            acc[c] = bv;
+        else if (MASKED)
+            acc[c] = IFN(v_load_first)(y + c * DW_VL, left < DW_VL ? left : DW_VL);
+        else
+            acc[c] = V_LOAD(y + c * DW_VL);
     }
 
     for (int64_t sl = 0; sl < a->nsl; sl++)
     for (int64_t kh = 0; kh < kh_n; kh++) {
-        /* the rows of the pass whose input row of this tap lies inside
-           the input: [rlo, rhi) (row r reads input row ih0 + r * sh) */
-        const int64_t sh = g->sh, ih0 = oh * sh - g->ph + kh * g->dh;
-        const int64_t lo = ih0 >= 0 ? 0 : (-ih0 + sh - 1) / sh;
-        const int64_t hi = ih0 >= in_h ? 0 : (in_h - ih0 + sh - 1) / sh;
-        const int rlo = lo < R ? (int)lo : R, rhi = hi < R ? (int)hi : R;
-        if (rlo >= rhi)
+        const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
+        if (ih < 0 || ih >= in_h)
             continue;
-        const TYPE *slice = a->slice + sl * a->sstep;
+        const TYPE *row = a->slice + sl * a->sstep + ih * in_w;
         const TYPE *wk = a->w + (sl * kh_n + kh) * kw_n;
         for (int64_t kw = 0; kw < kw_n; kw++) {
             const VT wv = V_SET1(wk[kw]);
@@ -964,105 +935,63 @@ ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t
             DW_UNROLL
             for (int c = 0; c < C; c++) {
                 const int64_t cc = col + c * DW_VL * sw;
-                MT m0, m1;
-                if (MASKED && SC != 3) {
-                    m0 = IFN(m_range)(cc, in_w);
-                    m1 = SC == 2 ? IFN(m_range)(cc + DW_VL, in_w) : m0;
+                VT xv;
+                if (SC == 1) {
+                    xv = MASKED ? IFN(v_load_edge)(row, cc, in_w) : V_LOAD(row + cc);
+                } else if (SC == 2) {
+                    const VT va = MASKED ? IFN(v_load_edge)(row, cc, in_w) : V_LOAD(row + cc);
+                    const VT vb = MASKED ? IFN(v_load_edge)(row, cc + DW_VL, in_w)
+                                         : V_LOAD(row + cc + DW_VL);
+                    xv = V_EVENS(va, vb);
+                } else {
+                    xv = IFN(v_load_strided)(row, cc, sw, in_w);
                 }
-                DW_UNROLL
-                for (int r = 0; r < R; r++) {
-                    if (r < rlo || r >= rhi)
-                        continue;
-                    const TYPE *row = slice + (ih0 + r * sh) * in_w;
-                    VT xv;
-                    if (SC == 1) {
-                        xv = MASKED ? IFN(v_load_edge_m)(row, cc, in_w, m0) : V_LOAD(row + cc);
-                    } else if (SC == 2) {
-                        const VT va = MASKED ? IFN(v_load_edge_m)(row, cc, in_w, m0)
-                                             : V_LOAD(row + cc);
-                        const VT vb = MASKED ? IFN(v_load_edge_m)(row, cc + DW_VL, in_w, m1)
-                                             : V_LOAD(row + cc + DW_VL);
-                        xv = V_EVENS(va, vb);
-                    } else {
-                        xv = IFN(v_load_strided)(row, cc, sw, in_w);
-                    }
-                    acc[r][c] = V_FMA(wv, xv, acc[r][c]);
-                }
+                acc[c] = V_FMA(wv, xv, acc[c]);
             }
         }
     }
 
     DW_UNROLL
-    for (int r = 0; r < R; r++) {
-        DW_UNROLL
-        for (int c = 0; c < C; c++) {
-            const int64_t left = out_w - ow0 - c * DW_VL;
-            TYPE *yr = y + r * out_w + c * DW_VL;
-            if (MASKED)
-                IFN(v_store_first)(yr, acc[r][c], left < DW_VL ? left : DW_VL);
-            else
-                V_STORE(yr, acc[r][c]);
-        }
+    for (int c = 0; c < C; c++) {
+        const int64_t left = out_w - ow0 - c * DW_VL;
+        if (MASKED)
+            IFN(v_store_first)(y + c * DW_VL, acc[c], left < DW_VL ? left : DW_VL);
+        else
+            V_STORE(y + c * DW_VL, acc[c]);
     }
 }
 
-/* The blocks of C vectors of rows [oh, oh + R) from column ow0 to ow1
-   (C * DW_VL apart), each plain or masked. */
-ISA_FN void IFN(gen_blocks)(const DW_ARGS *a, VT bv, int64_t oh, int64_t ow0, int64_t ow1,
-                            const int C, const int R, const int SC)
+ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
 {
     const dw_geom *g = a->g;
     const int64_t out_w = g->out_w, in_w = g->in_w;
     const int64_t sw = SC == 1 ? 1 : SC == 2 ? 2 : g->sw;
     const int64_t kspan = (g->kw - 1) * g->dw;
     const int64_t lspan = SC == 2 ? 2 * DW_VL : DW_VL;
-    TYPE *y = a->y + (oh - a->oh0) * out_w;
-    for (; ow0 < ow1; ow0 += C * DW_VL) {
-        const int64_t c0 = ow0 * sw - g->pw;
-        const int full = ow0 + C * DW_VL <= out_w;
-        if (!DW_NARROW && full &&
-            (SC == 3 || (c0 >= 0 && c0 + (C - 1) * DW_VL * sw + kspan + lspan <= in_w)))
-            IFN(gen_block)(a, bv, oh, y, ow0, C, R, SC, 0);
-        else
-            IFN(gen_block)(a, bv, oh, y, ow0, C, R, SC, 1);
-    }
-}
-
-/* Columns [ow0, ow1) of every row of the task in blocks of C vectors, up
-   to RM rows a pass (RM, RM / 2, ... 1 for the last rows). */
-ISA_FN void IFN(gen_region)(const DW_ARGS *a, VT bv, int64_t ow0, int64_t ow1, const int C,
-                            const int RM, const int SC)
-{
-    int64_t oh = a->oh0;
-    while (oh < a->oh1) {
-        const int64_t left = a->oh1 - oh;
-        int r = RM;
-        while (r > left)
-            r /= 2;
-        switch (r) {
-        case 8: IFN(gen_blocks)(a, bv, oh, ow0, ow1, C, RM >= 8 ? 8 : 1, SC); break;
-        case 4: IFN(gen_blocks)(a, bv, oh, ow0, ow1, C, RM >= 4 ? 4 : 1, SC); break;
-        case 2: IFN(gen_blocks)(a, bv, oh, ow0, ow1, C, RM >= 2 ? 2 : 1, SC); break;
-        default: r = 1; IFN(gen_blocks)(a, bv, oh, ow0, ow1, C, 1, SC); break;
-        }
-        oh += r;
-    }
-}
-
-/* Blocks of DW_CMAX vectors while that many (the last maybe partial)
-   remain, then single vectors; each region in passes of several rows. */
-ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
-{
-    const int64_t out_w = a->g->out_w;
     const VT bv = V_SET1(a->bias);
-    int64_t wide = 0;
-    if (!DW_NARROW)
-        while (wide + (DW_CMAX - 1) * DW_VL < out_w)
-            wide += DW_CMAX * DW_VL;
-    if (wide > 0)
-        IFN(gen_region)(a, bv, 0, wide, DW_CMAX, DW_GEN_ROWS(DW_CMAX), SC);
-    if (wide < out_w)
-        IFN(gen_region)(a, bv, wide, out_w, 1, DW_GEN_ROWS(1), SC);
+    TYPE *y = a->y;
+    for (int64_t oh = a->oh0; oh < a->oh1; oh++, y += out_w) {
+        int64_t ow0 = 0;
+        /* blocks of DW_CMAX vectors while that many (the last maybe
+           partial) remain, then single vectors */
+        for (; !DW_NARROW && ow0 + (DW_CMAX - 1) * DW_VL < out_w; ow0 += DW_CMAX * DW_VL) {
+            const int64_t c0 = ow0 * sw - g->pw;
+            const int full = ow0 + DW_CMAX * DW_VL <= out_w;
+            if (full && (SC == 3 || (c0 >= 0 && c0 + (DW_CMAX - 1) * DW_VL * sw +
+                                                    kspan + lspan <= in_w)))
+                IFN(gen_block)(a, bv, oh, y, ow0, DW_CMAX, SC, 0);
+            else
+                IFN(gen_block)(a, bv, oh, y, ow0, DW_CMAX, SC, 1);
+        }
+        for (; ow0 < out_w; ow0 += DW_VL) {
+            const int64_t c0 = ow0 * sw - g->pw;
+            const int full = ow0 + DW_VL <= out_w;
+            if (!DW_NARROW && full && (SC == 3 || (c0 >= 0 && c0 + kspan + lspan <= in_w)))
+                IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 0);
+            else
+                IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 1);
+        }
+    }
 }
 
 static ISA_ATTR void IFN(dw_gen_s1)(const DW_ARGS *a) { IFN(gen_plane)(a, 1); }
