@@ -344,10 +344,16 @@ static int64_t dw_cb_strip(const dw_geom *g)
     return g->out_w < DW_CB1_STRIP ? (g->out_w + 15) / 16 * 16 : DW_CB1_STRIP;
 }
 
+/* Input rows under a band of b output rows (2-D). */
+static double dw_cb_tile_rows(const dw_geom *g, double b)
+{
+    return (b - 1) * (double)g->sh + (double)(g->kh - 1) * (double)g->dh + 1;
+}
+
 /* Bytes of a band of b output rows (2-D): tile, output tile and filters. */
 static double dw_cb_band_bytes(const dw_geom *g, double b, int64_t vl, size_t elem)
 {
-    const double th = (b - 1) * (double)g->sh + (double)(g->kh - 1) * (double)g->dh + 1;
+    const double th = dw_cb_tile_rows(g, b);
     const double tw = (double)(g->out_w - 1) * (double)g->sw + (double)(g->kw - 1) * (double)g->dw + 1;
     return (th * tw + b * (double)g->out_w + (double)g->kvol) * (double)vl * (double)elem;
 }
@@ -370,8 +376,7 @@ static int64_t dw_cb_band(const dw_geom *g, int64_t vl, size_t elem)
         b *= 2;
     /* tall filters: bands of rows far fewer than the filter's would
        transpose each input row many times; up to DW_CB_BYTES instead */
-    while (b < g->out_h &&
-           (double)(b - 1) * (double)g->sh + (double)(g->kh - 1) * (double)g->dh + 1 > 2.0 * (double)b &&
+    while (b < g->out_h && dw_cb_tile_rows(g, (double)b) > 2.0 * (double)b &&
            dw_cb_band_bytes(g, (double)(b + 1), vl, elem) <= (double)DW_CB_BYTES)
         b++;
     return b < g->out_h ? b : g->out_h;
