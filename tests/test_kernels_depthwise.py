@@ -393,6 +393,33 @@ def test_general_2d(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_general_row_passes(isa, dtype):
+    """The general kernel takes several output rows a pass at width strides
+    1 and 2 (blocks of four vectors and single vectors each in their own
+    passes; the rows left over one at a time), and a tap row that some rows
+    of a pass read outside the input takes those rows one by one: every
+    plane height from 1 to 19 under a tall filter over padding rows at the
+    top and bottom, height strides and dilations (passes whose first
+    rows, or last rows, read the padding), 1xK rows of few channels
+    (InceptionNeXt), a stride 3 in width (one row a pass), and 3-D.  Run
+    on 1, 2 and 5 threads, whose tasks split the rows differently, each
+    output bitwise the same."""
+    rng = np.random.default_rng(29)
+    cases = [(2, 1, (h, 56), (11, 1), 1, (5, 0), (5, 0), 1) for h in range(1, 20)]
+    cases += [
+        (3, 2, (17, 100), (5, 3), (2, 1), (2, 1), (3, 1), (2, 1)),
+        (5, 1, (23, 50), (1, 11), 1, (0, 5), (0, 5), 1),
+        (4, 1, (30, 64), (9, 2), (3, 1), (8, 1), (0, 0), 1),
+        (3, 1, (13, 73), (4, 4), (1, 3), (3, 2), (0, 1), (3, 1)),
+        (2, 1, (40, 37), (6, 3), (2, 2), (7, 1), (6, 1), (3, 1)),
+        (2, 1, (3, 11, 40), (2, 7, 1), 1, (1, 3, 0), (0, 3, 0), 1),
+    ]
+    for (cin, mult, sp, k, s, pb, pa, d) in cases:
+        x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
+        check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_tap_planes(isa, dtype):
     """1x1 filters (a scale per channel, with multipliers), whose planes
     are taken as one row; with a stride or padding they are not."""

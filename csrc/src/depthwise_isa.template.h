@@ -961,37 +961,238 @@ ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t
     }
 }
 
-ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
+/* ---- several output rows a pass ---- */
+
+/* Output rows of a pass of gen_rows with blocks of C vectors: R rows x C
+   vectors of accumulators, each its own chain.  One row a pass, a block of
+   four vectors waits on the latency of its four chains: 11x1 on 16 x
+   56x56 (rows of 3.5 vectors) ran at 39 GFLOP/s. */
+#define DW_GEN_ROWS(C) (DW_REGS >= 32 ? ((C) > 1 ? 4 : 8) : ((C) > 1 ? 2 : 4))
+#define DW_GEN_RMAX 8
+#if DW_CMAX != 4
+#  error "gen_rows' instances (below) are for blocks of 1 and 4 vectors"
+#endif
+
+/* v_load_edge with its mask m_range(col, n) already made (the rows of a
+   pass share the masks of their columns). */
+ISA_FN VT IFN(v_load_edge_m)(const TYPE *row, int64_t col, int64_t n, MT m)
+{
+#if DW_ISA == DW_ISA_GENERIC
+    if (col >= 0 && col + DW_VL <= n)
+        return V_LOAD(row + col);
+#else
+    (void)n;
+#endif
+    return IFN(v_load_mask)(row, col, m);
+}
+
+/* The vector of input row `row` at column cc for width stride SC (1 or
+   2), the masks m0, m1 of cc and cc + DW_VL where MASKED. */
+ISA_FN VT IFN(gen_x)(const TYPE *row, int64_t cc, int64_t in_w, MT m0, MT m1,
+                     const int SC, const int MASKED)
+{
+    if (SC == 1)
+        return MASKED ? IFN(v_load_edge_m)(row, cc, in_w, m0) : V_LOAD(row + cc);
+    const VT va = MASKED ? IFN(v_load_edge_m)(row, cc, in_w, m0) : V_LOAD(row + cc);
+    const VT vb = MASKED ? IFN(v_load_edge_m)(row, cc + DW_VL, in_w, m1)
+                         : V_LOAD(row + cc + DW_VL);
+    return V_EVENS(va, vb);
+}
+
+/* gen_block for the R = DW_GEN_ROWS(C) output rows from oh at once (row
+   oh stored at y, the next out_w apart), width stride SC 1 or 2.  Each
+   output's taps in (slice, kh, kw) order, as gen_block's: the same sums.
+   A tap row that some of the rows read outside the input (the top and
+   bottom passes) takes the rows inside one at a time, their accumulators
+   through memory. */
+ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0,
+                          const int C, const int SC, const int MASKED)
+{
+    const int R = DW_GEN_ROWS(C);
+    const dw_geom *g = a->g;
+    const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w;
+    const int64_t sw = SC, sh = g->sh;
+    const int64_t kh_n = g->kh, kw_n = g->kw, dw = g->dw;
+    const int64_t c0 = ow0 * sw - g->pw;
+    VT acc[DW_GEN_RMAX][DW_CMAX];
+    /* the masks of the first tap column, the same for every tap row (and
+       the only ones of a filter one column wide, 11x1) */
+    MT mk0[DW_CMAX][2];
+    DW_UNROLL
+    for (int c = 0; c < C; c++) {
+        mk0[c][0] = MASKED ? IFN(m_range)(c0 + c * DW_VL * sw, in_w) : IFN(m_lanes)(0, DW_VL);
+        mk0[c][1] = MASKED && SC == 2 ? IFN(m_range)(c0 + c * DW_VL * sw + DW_VL, in_w)
+                                      : mk0[c][0];
+    }
+
+    y += ow0;
+    DW_UNROLL
+    for (int r = 0; r < R; r++) {
+        DW_UNROLL
+        for (int c = 0; c < C; c++) {
+            const int64_t left = out_w - ow0 - c * DW_VL;
+            TYPE *yr = y + r * out_w + c * DW_VL;
+            if (a->first)
+                acc[r][c] = bv;
+            else if (MASKED)
+                acc[r][c] = IFN(v_load_first)(yr, left < DW_VL ? left : DW_VL);
+            else
+                acc[r][c] = V_LOAD(yr);
+        }
+    }
+
+    for (int64_t sl = 0; sl < a->nsl; sl++)
+    for (int64_t kh = 0; kh < kh_n; kh++) {
+        /* row r of the pass reads input row ih0 + r * sh: all inside the
+           input, or some; [rlo, rhi) the rows inside */
+        const int64_t ih0 = oh * sh - g->ph + kh * g->dh;
+        const TYPE *slice = a->slice + sl * a->sstep;
+        const TYPE *wk = a->w + (sl * kh_n + kh) * kw_n;
+        if (ih0 >= 0 && ih0 + (R - 1) * sh < in_h) {
+            const TYPE *row0 = slice + ih0 * in_w;
+            for (int64_t kw = 0; kw < kw_n; kw++) {
+                const VT wv = V_SET1(wk[kw]);
+                const int64_t col = c0 + kw * dw;
+                DW_UNROLL
+                for (int c = 0; c < C; c++) {
+                    const int64_t cc = col + c * DW_VL * sw;
+                    const MT m0 = !MASKED ? IFN(m_lanes)(0, DW_VL)
+                                  : kw == 0 ? mk0[c][0] : IFN(m_range)(cc, in_w);
+                    const MT m1 = !MASKED || SC == 1 ? m0
+                                  : kw == 0 ? mk0[c][1] : IFN(m_range)(cc + DW_VL, in_w);
+                    DW_UNROLL
+                    for (int r = 0; r < R; r++) {
+                        const VT xv = IFN(gen_x)(row0 + r * sh * in_w, cc, in_w, m0, m1, SC,
+                                                 MASKED);
+                        acc[r][c] = V_FMA(wv, xv, acc[r][c]);
+                    }
+                }
+            }
+        } else {
+            const int64_t lo = ih0 >= 0 ? 0 : (-ih0 + sh - 1) / sh;
+            const int64_t hi = ih0 >= in_h ? 0 : (in_h - ih0 + sh - 1) / sh;
+            const int rlo = lo < R ? (int)lo : R, rhi = hi < R ? (int)hi : R;
+            VT part[DW_GEN_RMAX][DW_CMAX];
+            DW_UNROLL
+            for (int r = 0; r < R; r++) {
+                DW_UNROLL
+                for (int c = 0; c < C; c++)
+                    part[r][c] = acc[r][c];
+            }
+            for (int r = rlo; r < rhi; r++) {
+                const TYPE *row = slice + (ih0 + r * sh) * in_w;
+                VT ar[DW_CMAX];
+                DW_UNROLL
+                for (int c = 0; c < C; c++)
+                    ar[c] = part[r][c];
+                for (int64_t kw = 0; kw < kw_n; kw++) {
+                    const VT wv = V_SET1(wk[kw]);
+                    const int64_t col = c0 + kw * dw;
+                    DW_UNROLL
+                    for (int c = 0; c < C; c++) {
+                        const int64_t cc = col + c * DW_VL * sw;
+                        const MT m0 =
+                            MASKED ? IFN(m_range)(cc, in_w) : IFN(m_lanes)(0, DW_VL);
+                        const MT m1 =
+                            MASKED && SC == 2 ? IFN(m_range)(cc + DW_VL, in_w) : m0;
+                        ar[c] = V_FMA(wv, IFN(gen_x)(row, cc, in_w, m0, m1, SC, MASKED), ar[c]);
+                    }
+                }
+                DW_UNROLL
+                for (int c = 0; c < C; c++)
+                    part[r][c] = ar[c];
+            }
+            DW_UNROLL
+            for (int r = 0; r < R; r++) {
+                DW_UNROLL
+                for (int c = 0; c < C; c++)
+                    acc[r][c] = part[r][c];
+            }
+        }
+    }
+
+    DW_UNROLL
+    for (int r = 0; r < R; r++) {
+        DW_UNROLL
+        for (int c = 0; c < C; c++) {
+            const int64_t left = out_w - ow0 - c * DW_VL;
+            TYPE *yr = y + r * out_w + c * DW_VL;
+            if (MASKED)
+                IFN(v_store_first)(yr, acc[r][c], left < DW_VL ? left : DW_VL);
+            else
+                V_STORE(yr, acc[r][c]);
+        }
+    }
+}
+
+/* gen_rows' instances, each a function of its own (inlined into one
+   function per stride, they made the sanitizer build of this file run
+   past CI's bound) */
+#define DW_GEN_ROWS_FN(C, SC, M)                                                        \
+    static ISA_ATTR DW_NOINLINE void IFN(gen_rows_##C##_##SC##_##M)(                    \
+        const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0)                      \
+    {                                                                                   \
+        IFN(gen_rows)(a, bv, oh, y, ow0, C, SC, M);                                     \
+    }
+DW_GEN_ROWS_FN(1, 1, 0) DW_GEN_ROWS_FN(1, 1, 1) DW_GEN_ROWS_FN(1, 2, 0) DW_GEN_ROWS_FN(1, 2, 1)
+#if !DW_NARROW
+DW_GEN_ROWS_FN(4, 1, 0) DW_GEN_ROWS_FN(4, 1, 1) DW_GEN_ROWS_FN(4, 2, 0) DW_GEN_ROWS_FN(4, 2, 1)
+#endif
+#undef DW_GEN_ROWS_FN
+
+/* Columns [ow0, ow1) of the rows of the task in blocks of C vectors (the
+   last maybe partial), each block plain or masked: DW_GEN_ROWS(C) rows a
+   pass while that many remain (width stride 1 or 2), else one. */
+ISA_FN void IFN(gen_region)(const DW_ARGS *a, VT bv, int64_t ow0, int64_t ow1, const int C,
+                            const int SC)
 {
     const dw_geom *g = a->g;
     const int64_t out_w = g->out_w, in_w = g->in_w;
     const int64_t sw = SC == 1 ? 1 : SC == 2 ? 2 : g->sw;
     const int64_t kspan = (g->kw - 1) * g->dw;
     const int64_t lspan = SC == 2 ? 2 * DW_VL : DW_VL;
-    const VT bv = V_SET1(a->bias);
+    const int R = SC == 3 ? 1 : DW_GEN_ROWS(C);
     TYPE *y = a->y;
-    for (int64_t oh = a->oh0; oh < a->oh1; oh++, y += out_w) {
-        int64_t ow0 = 0;
-        /* blocks of DW_CMAX vectors while that many (the last maybe
-           partial) remain, then single vectors */
-        for (; !DW_NARROW && ow0 + (DW_CMAX - 1) * DW_VL < out_w; ow0 += DW_CMAX * DW_VL) {
-            const int64_t c0 = ow0 * sw - g->pw;
-            const int full = ow0 + DW_CMAX * DW_VL <= out_w;
-            if (full && (SC == 3 || (c0 >= 0 && c0 + (DW_CMAX - 1) * DW_VL * sw +
-                                                    kspan + lspan <= in_w)))
-                IFN(gen_block)(a, bv, oh, y, ow0, DW_CMAX, SC, 0);
+    for (int64_t oh = a->oh0; oh < a->oh1;) {
+        const int rows = R > 1 && a->oh1 - oh >= R;
+        for (int64_t ow = ow0; ow < ow1; ow += C * DW_VL) {
+            const int64_t c0 = ow * sw - g->pw;
+            const int plain = !DW_NARROW && ow + C * DW_VL <= out_w &&
+                (SC == 3 || (c0 >= 0 && c0 + (C - 1) * DW_VL * sw + kspan + lspan <= in_w));
+            if (rows && SC == 1 && C == 1)
+                (plain ? IFN(gen_rows_1_1_0) : IFN(gen_rows_1_1_1))(a, bv, oh, y, ow);
+            else if (rows && SC == 2 && C == 1)
+                (plain ? IFN(gen_rows_1_2_0) : IFN(gen_rows_1_2_1))(a, bv, oh, y, ow);
+#if !DW_NARROW
+            else if (rows && SC == 1)
+                (plain ? IFN(gen_rows_4_1_0) : IFN(gen_rows_4_1_1))(a, bv, oh, y, ow);
+            else if (rows && SC == 2)
+                (plain ? IFN(gen_rows_4_2_0) : IFN(gen_rows_4_2_1))(a, bv, oh, y, ow);
+#endif
+            else if (plain)
+                IFN(gen_block)(a, bv, oh, y, ow, C, SC, 0);
             else
-                IFN(gen_block)(a, bv, oh, y, ow0, DW_CMAX, SC, 1);
+                IFN(gen_block)(a, bv, oh, y, ow, C, SC, 1);
         }
-        for (; ow0 < out_w; ow0 += DW_VL) {
-            const int64_t c0 = ow0 * sw - g->pw;
-            const int full = ow0 + DW_VL <= out_w;
-            if (!DW_NARROW && full && (SC == 3 || (c0 >= 0 && c0 + kspan + lspan <= in_w)))
-                IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 0);
-            else
-                IFN(gen_block)(a, bv, oh, y, ow0, 1, SC, 1);
-        }
+        oh += rows ? R : 1;
+        y += (rows ? R : 1) * out_w;
     }
+}
+
+/* Blocks of DW_CMAX vectors while that many (the last maybe partial)
+   remain, then single vectors. */
+ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
+{
+    const int64_t out_w = a->g->out_w;
+    const VT bv = V_SET1(a->bias);
+    int64_t wide = 0;
+    if (!DW_NARROW)
+        while (wide + (DW_CMAX - 1) * DW_VL < out_w)
+            wide += DW_CMAX * DW_VL;
+    if (wide > 0)
+        IFN(gen_region)(a, bv, 0, wide, DW_CMAX, SC);
+    if (wide < out_w)
+        IFN(gen_region)(a, bv, wide, out_w, 1, SC);
 }
 
 static ISA_ATTR void IFN(dw_gen_s1)(const DW_ARGS *a) { IFN(gen_plane)(a, 1); }
@@ -2743,6 +2944,8 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
 #undef DW_STREAMS
 #undef DW_TAPS_IN_REGS
 #undef DW_SPEC_ROWS
+#undef DW_GEN_ROWS
+#undef DW_GEN_RMAX
 #undef DW_REGS
 #undef V_SET1
 #undef V_PIN
