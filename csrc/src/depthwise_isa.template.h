@@ -1015,15 +1015,6 @@ ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t 
     const int64_t kh_n = g->kh, kw_n = g->kw, dw = g->dw;
     const int64_t c0 = ow0 * sw - g->pw;
     VT acc[DW_GEN_RMAX][DW_CMAX];
-    /* the masks of the first tap column, the same for every tap row (and
-       the only ones of a filter one column wide, 11x1) */
-    MT mk0[DW_CMAX][2];
-    DW_UNROLL
-    for (int c = 0; c < C; c++) {
-        mk0[c][0] = MASKED ? IFN(m_range)(c0 + c * DW_VL * sw, in_w) : IFN(m_lanes)(0, DW_VL);
-        mk0[c][1] = MASKED && SC == 2 ? IFN(m_range)(c0 + c * DW_VL * sw + DW_VL, in_w)
-                                      : mk0[c][0];
-    }
 
     y += ow0;
     DW_UNROLL
@@ -1056,10 +1047,8 @@ ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t 
                 DW_UNROLL
                 for (int c = 0; c < C; c++) {
                     const int64_t cc = col + c * DW_VL * sw;
-                    const MT m0 = !MASKED ? IFN(m_lanes)(0, DW_VL)
-                                  : kw == 0 ? mk0[c][0] : IFN(m_range)(cc, in_w);
-                    const MT m1 = !MASKED || SC == 1 ? m0
-                                  : kw == 0 ? mk0[c][1] : IFN(m_range)(cc + DW_VL, in_w);
+                    const MT m0 = MASKED ? IFN(m_range)(cc, in_w) : IFN(m_lanes)(0, DW_VL);
+                    const MT m1 = MASKED && SC == 2 ? IFN(m_range)(cc + DW_VL, in_w) : m0;
                     DW_UNROLL
                     for (int r = 0; r < R; r++) {
                         const VT xv = IFN(gen_x)(row0 + r * sh * in_w, cc, in_w, m0, m1, SC,
