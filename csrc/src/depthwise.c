@@ -25,10 +25,13 @@
  *     of at most two vectors, all of whose chunks are border chunks, have
  *     kernels of their own (AVX-512: dw_k3s1n, dw_k5s1n).
  *   - a general kernel for every other depthwise shape (1-D, rectangular,
- *     even or large filters, other strides and dilations): one output row
- *     at a time, four vectors of it per pass, one tap at a time, the taps
- *     of every depth slice summed in registers.  Planes under a filter of
- *     one tap in height and width at stride 1 are taken as one long row.
+ *     even or large filters, other strides and dilations): blocks of four
+ *     vectors (or one) of several output rows a pass (4 and 8 with AVX-512;
+ *     one row at width strides of 3 and more, and for the rows left over),
+ *     one tap at a time, the taps of every depth slice summed in
+ *     registers, each output's in the same order whatever the rows of its
+ *     pass.  Planes under a filter of one tap in height and width at
+ *     stride 1 are taken as one long row.
  *   - channels along the vectors for small 2-D planes, for 2-D filters
  *     without a specialised kernel (in bands of output rows when the plane
  *     is large) and for 1-D rows (dw_cb_ok says which): a vector's worth of

@@ -895,7 +895,7 @@ static void (*const IFN(dw_spec_table)[DW_NSPECS])(const DW_ARGS *) = {
 #  define DW_HAS_SPECS 0
 #endif /* DW_ISA != DW_ISA_GENERIC */
 
-/* ---- the general kernel: any filter, stride, dilation; row by row ------ */
+/* ---- the general kernel: any filter, stride, dilation; one row a pass -- */
 
 /* C vectors of output row oh (stored at y) from column ow0, every tap of
    the slice.  SC: width stride 1, 2, or other (3).  MASKED: the block reads
@@ -961,7 +961,7 @@ ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t
     }
 }
 
-/* ---- several output rows a pass ---- */
+/* ---- the general kernel: several output rows a pass ------------------- */
 
 /* Output rows of a pass of gen_rows with blocks of C vectors: R rows x C
    vectors of accumulators, each its own chain.  One row a pass, a block of
