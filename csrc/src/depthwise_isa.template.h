@@ -895,83 +895,7 @@ static void (*const IFN(dw_spec_table)[DW_NSPECS])(const DW_ARGS *) = {
 #  define DW_HAS_SPECS 0
 #endif /* DW_ISA != DW_ISA_GENERIC */
 
-/* ---- the general kernel: any filter, stride, dilation; one row a pass -- */
-
-/* C vectors of output row oh (stored at y) from column ow0, every tap of
-   the slice.  SC: width stride 1, 2, or other (3).  MASKED: the block reads
-   outside the row or ends past out_w. */
-ISA_FN void IFN(gen_block)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0,
-                           const int C, const int SC, const int MASKED)
-{
-    const dw_geom *g = a->g;
-    const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w;
-    const int64_t sw = SC == 1 ? 1 : SC == 2 ? 2 : g->sw;
-    const int64_t kh_n = g->kh, kw_n = g->kw, dw = g->dw;
-    const int64_t c0 = ow0 * sw - g->pw;
-    VT acc[DW_CMAX];
-
-    y += ow0;
-    DW_UNROLL
-    for (int c = 0; c < C; c++) {
-        const int64_t left = out_w - ow0 - c * DW_VL;
-        if (a->first)
-            acc[c] = bv;
-        else if (MASKED)
-            acc[c] = IFN(v_load_first)(y + c * DW_VL, left < DW_VL ? left : DW_VL);
-        else
-            acc[c] = V_LOAD(y + c * DW_VL);
-    }
-
-    for (int64_t sl = 0; sl < a->nsl; sl++)
-    for (int64_t kh = 0; kh < kh_n; kh++) {
-        const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
-        if (ih < 0 || ih >= in_h)
-            continue;
-        const TYPE *row = a->slice + sl * a->sstep + ih * in_w;
-        const TYPE *wk = a->w + (sl * kh_n + kh) * kw_n;
-        for (int64_t kw = 0; kw < kw_n; kw++) {
-            const VT wv = V_SET1(wk[kw]);
-            const int64_t col = c0 + kw * dw;
-            DW_UNROLL
-            for (int c = 0; c < C; c++) {
-                const int64_t cc = col + c * DW_VL * sw;
-                VT xv;
-                if (SC == 1) {
-                    xv = MASKED ? IFN(v_load_edge)(row, cc, in_w) : V_LOAD(row + cc);
-                } else if (SC == 2) {
-                    const VT va = MASKED ? IFN(v_load_edge)(row, cc, in_w) : V_LOAD(row + cc);
-                    const VT vb = MASKED ? IFN(v_load_edge)(row, cc + DW_VL, in_w)
-                                         : V_LOAD(row + cc + DW_VL);
-                    xv = V_EVENS(va, vb);
-                } else {
-                    xv = IFN(v_load_strided)(row, cc, sw, in_w);
-                }
-                acc[c] = V_FMA(wv, xv, acc[c]);
-            }
-        }
-    }
-
-    DW_UNROLL
-    for (int c = 0; c < C; c++) {
-        const int64_t left = out_w - ow0 - c * DW_VL;
-        if (MASKED)
-            IFN(v_store_first)(y + c * DW_VL, acc[c], left < DW_VL ? left : DW_VL);
-        else
-            V_STORE(y + c * DW_VL, acc[c]);
-    }
-}
-
-/* ---- the general kernel: several output rows a pass ------------------- */
-
-/* Output rows of a pass of gen_rows with blocks of C vectors: R rows x C
-   vectors of accumulators, each its own chain.  One row a pass, a block of
-   four vectors waits on the latency of its four chains: 11x1 on 16 x
-   56x56 (rows of 3.5 vectors) ran at 39 GFLOP/s. */
-#define DW_GEN_ROWS(C) (DW_REGS >= 32 ? ((C) > 1 ? 4 : 8) : ((C) > 1 ? 2 : 4))
-#define DW_GEN_RMAX 8
-#if DW_CMAX != 4
-#  error "gen_rows' instances (below) are for blocks of 1 and 4 vectors"
-#endif
+/* ---- the general kernel: any filter, stride, dilation; rows by rows ---- */
 
 /* v_load_edge with its mask m_range(col, n) already made (the rows of a
    pass share the masks of their columns). */
@@ -986,33 +910,81 @@ ISA_FN VT IFN(v_load_edge_m)(const TYPE *row, int64_t col, int64_t n, MT m)
     return IFN(v_load_mask)(row, col, m);
 }
 
-/* The vector of input row `row` at column cc for width stride SC (1 or
-   2), the masks m0, m1 of cc and cc + DW_VL where MASKED. */
-ISA_FN VT IFN(gen_x)(const TYPE *row, int64_t cc, int64_t in_w, MT m0, MT m1,
+/* The masks of the vectors at columns cc and cc + DW_VL of rows of in_w
+   elements that gen_x loads (all lanes where not MASKED; unused with SC
+   3). */
+ISA_FN void IFN(gen_masks)(MT *m, int64_t cc, int64_t in_w, const int SC, const int MASKED)
+{
+    m[0] = MASKED && SC != 3 ? IFN(m_range)(cc, in_w) : IFN(m_lanes)(0, DW_VL);
+    m[1] = MASKED && SC == 2 ? IFN(m_range)(cc + DW_VL, in_w) : m[0];
+}
+
+/* The vector of input row `row` at column cc for width stride SC (1, 2,
+   or sw: 3), with the masks of gen_masks. */
+ISA_FN VT IFN(gen_x)(const TYPE *row, int64_t cc, int64_t in_w, int64_t sw, const MT *m,
                      const int SC, const int MASKED)
 {
+    if (SC == 3)
+        return IFN(v_load_strided)(row, cc, sw, in_w);
     if (SC == 1)
-        return MASKED ? IFN(v_load_edge_m)(row, cc, in_w, m0) : V_LOAD(row + cc);
-    const VT va = MASKED ? IFN(v_load_edge_m)(row, cc, in_w, m0) : V_LOAD(row + cc);
-    const VT vb = MASKED ? IFN(v_load_edge_m)(row, cc + DW_VL, in_w, m1)
+        return MASKED ? IFN(v_load_edge_m)(row, cc, in_w, m[0]) : V_LOAD(row + cc);
+    const VT va = MASKED ? IFN(v_load_edge_m)(row, cc, in_w, m[0]) : V_LOAD(row + cc);
+    const VT vb = MASKED ? IFN(v_load_edge_m)(row, cc + DW_VL, in_w, m[1])
                          : V_LOAD(row + cc + DW_VL);
     return V_EVENS(va, vb);
 }
 
-/* gen_block for the R = DW_GEN_ROWS(C) output rows from oh at once (row
-   oh stored at y, the next out_w apart), width stride SC 1 or 2.  Each
-   output's taps in (slice, kh, kw) order, as gen_block's: the same sums.
-   A tap row that some of the rows read outside the input (the top and
-   bottom passes) takes the rows inside one at a time, their accumulators
-   through memory. */
-ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0,
-                          const int C, const int SC, const int MASKED)
+/* The taps of one tap row (weights wk, kw_n of them) for NR output rows:
+   acc[i] of the row whose input row is at row0 + i * rstep, its first
+   vector's first tap at column c0; width stride SC 1, 2 or other (3). */
+ISA_FN void IFN(gen_taps)(VT (*acc)[DW_CMAX], const TYPE *row0, int64_t rstep, const TYPE *wk,
+                          int64_t kw_n, int64_t c0, const dw_geom *g, const int C,
+                          const int NR, const int SC, const int MASKED)
 {
-    const int R = DW_GEN_ROWS(C);
+    const int64_t in_w = g->in_w, dw = g->dw, sw = SC == 3 ? g->sw : SC;
+    for (int64_t kw = 0; kw < kw_n; kw++) {
+        const VT wv = V_SET1(wk[kw]);
+        const int64_t col = c0 + kw * dw;
+        DW_UNROLL
+        for (int c = 0; c < C; c++) {
+            const int64_t cc = col + c * DW_VL * sw;
+            MT m[2];
+            IFN(gen_masks)(m, cc, in_w, SC, MASKED);
+            DW_UNROLL
+            for (int r = 0; r < NR; r++) {
+                const VT xv = IFN(gen_x)(row0 + r * rstep, cc, in_w, sw, m, SC, MASKED);
+                acc[r][c] = V_FMA(wv, xv, acc[r][c]);
+            }
+        }
+    }
+}
+
+/* Output rows a pass of the general kernel with blocks of C vectors, at
+   width strides 1 and 2: R rows x C vectors of accumulators, each its own
+   chain.  One row a pass, a block of four vectors waits on the latency of
+   its four chains: 11x1 on 16 x 56x56 (rows of 3.5 vectors) ran at 39
+   GFLOP/s.  Other strides take one row a pass: their gathers, not the
+   chains, bound them. */
+#define DW_GEN_ROWS(C) (DW_REGS >= 32 ? ((C) > 1 ? 4 : 8) : ((C) > 1 ? 2 : 4))
+#define DW_GEN_RMAX 8
+#if DW_CMAX != 4
+#  error "gen_rows' instances (below) are for blocks of 1 and 4 vectors"
+#endif
+
+/* C vectors from column ow0 of the R output rows from oh (row oh stored
+   at y, the next out_w apart), every tap of the slice.  SC: width stride
+   1, 2, or other (3).  MASKED: the block reads outside the row or ends
+   past out_w.  Each output's taps in (slice, kh, kw) order, whatever R:
+   the same sums.  A tap row that only some of the rows read inside the
+   input (the top and bottom passes) takes those rows one at a time, their
+   accumulators through memory. */
+ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0,
+                          const int C, const int R, const int SC, const int MASKED)
+{
     const dw_geom *g = a->g;
     const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w;
-    const int64_t sw = SC, sh = g->sh;
-    const int64_t kh_n = g->kh, kw_n = g->kw, dw = g->dw;
+    const int64_t sw = SC == 3 ? g->sw : SC, sh = g->sh;
+    const int64_t kh_n = g->kh, kw_n = g->kw;
     const int64_t c0 = ow0 * sw - g->pw;
     VT acc[DW_GEN_RMAX][DW_CMAX];
 
@@ -1040,24 +1012,9 @@ ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t 
         const TYPE *slice = a->slice + sl * a->sstep;
         const TYPE *wk = a->w + (sl * kh_n + kh) * kw_n;
         if (ih0 >= 0 && ih0 + (R - 1) * sh < in_h) {
-            const TYPE *row0 = slice + ih0 * in_w;
-            for (int64_t kw = 0; kw < kw_n; kw++) {
-                const VT wv = V_SET1(wk[kw]);
-                const int64_t col = c0 + kw * dw;
-                DW_UNROLL
-                for (int c = 0; c < C; c++) {
-                    const int64_t cc = col + c * DW_VL * sw;
-                    const MT m0 = MASKED ? IFN(m_range)(cc, in_w) : IFN(m_lanes)(0, DW_VL);
-                    const MT m1 = MASKED && SC == 2 ? IFN(m_range)(cc + DW_VL, in_w) : m0;
-                    DW_UNROLL
-                    for (int r = 0; r < R; r++) {
-                        const VT xv = IFN(gen_x)(row0 + r * sh * in_w, cc, in_w, m0, m1, SC,
-                                                 MASKED);
-                        acc[r][c] = V_FMA(wv, xv, acc[r][c]);
-                    }
-                }
-            }
-        } else {
+            IFN(gen_taps)(acc, slice + ih0 * in_w, sh * in_w, wk, kw_n, c0, g, C, R, SC,
+                          MASKED);
+        } else if (R > 1) {
             const int64_t lo = ih0 >= 0 ? 0 : (-ih0 + sh - 1) / sh;
             const int64_t hi = ih0 >= in_h ? 0 : (in_h - ih0 + sh - 1) / sh;
             const int rlo = lo < R ? (int)lo : R, rhi = hi < R ? (int)hi : R;
@@ -1069,27 +1026,15 @@ ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t 
                     part[r][c] = acc[r][c];
             }
             for (int r = rlo; r < rhi; r++) {
-                const TYPE *row = slice + (ih0 + r * sh) * in_w;
-                VT ar[DW_CMAX];
+                VT ar[1][DW_CMAX];
                 DW_UNROLL
                 for (int c = 0; c < C; c++)
-                    ar[c] = part[r][c];
-                for (int64_t kw = 0; kw < kw_n; kw++) {
-                    const VT wv = V_SET1(wk[kw]);
-                    const int64_t col = c0 + kw * dw;
-                    DW_UNROLL
-                    for (int c = 0; c < C; c++) {
-                        const int64_t cc = col + c * DW_VL * sw;
-                        const MT m0 =
-                            MASKED ? IFN(m_range)(cc, in_w) : IFN(m_lanes)(0, DW_VL);
-                        const MT m1 =
-                            MASKED && SC == 2 ? IFN(m_range)(cc + DW_VL, in_w) : m0;
-                        ar[c] = V_FMA(wv, IFN(gen_x)(row, cc, in_w, m0, m1, SC, MASKED), ar[c]);
-                    }
-                }
+                    ar[0][c] = part[r][c];
+                IFN(gen_taps)(ar, slice + (ih0 + r * sh) * in_w, 0, wk, kw_n, c0, g, C, 1, SC,
+                              MASKED);
                 DW_UNROLL
                 for (int c = 0; c < C; c++)
-                    part[r][c] = ar[c];
+                    part[r][c] = ar[0][c];
             }
             DW_UNROLL
             for (int r = 0; r < R; r++) {
@@ -1121,7 +1066,7 @@ ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t 
     static ISA_ATTR DW_NOINLINE void IFN(gen_rows_##C##_##SC##_##M)(                    \
         const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0)                      \
     {                                                                                   \
-        IFN(gen_rows)(a, bv, oh, y, ow0, C, SC, M);                                     \
+        IFN(gen_rows)(a, bv, oh, y, ow0, C, DW_GEN_ROWS(C), SC, M);                     \
     }
 DW_GEN_ROWS_FN(1, 1, 0) DW_GEN_ROWS_FN(1, 1, 1) DW_GEN_ROWS_FN(1, 2, 0) DW_GEN_ROWS_FN(1, 2, 1)
 #if !DW_NARROW
@@ -1159,9 +1104,9 @@ ISA_FN void IFN(gen_region)(const DW_ARGS *a, VT bv, int64_t ow0, int64_t ow1, c
                 (plain ? IFN(gen_rows_4_2_0) : IFN(gen_rows_4_2_1))(a, bv, oh, y, ow);
 #endif
             else if (plain)
-                IFN(gen_block)(a, bv, oh, y, ow, C, SC, 0);
+                IFN(gen_rows)(a, bv, oh, y, ow, C, 1, SC, 0);
             else
-                IFN(gen_block)(a, bv, oh, y, ow, C, SC, 1);
+                IFN(gen_rows)(a, bv, oh, y, ow, C, 1, SC, 1);
         }
         oh += rows ? R : 1;
         y += (rows ? R : 1) * out_w;
