@@ -420,6 +420,33 @@ def test_general_row_passes(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vertical_filters(isa, dtype):
+    """Filters of one tap column at width stride 1 take passes of their own
+    (a block's masks made once for all its rows): rows whose blocks lie
+    inside, whose last vector leaves the row, or whose vectors all need
+    masks (padding in width, rows shorter than a block); height strides,
+    dilations and padding rows at the top and bottom (passes that test
+    each row); planes of many channels, which the channel-blocked kernel
+    took before; and 3-D.  Run on 1, 2 and 5 threads, each output bitwise
+    the same."""
+    rng = np.random.default_rng(31)
+    cases = [(3, 1, (9, w), (5, 1), 1, (2, 0), (2, 0), 1)
+             for w in (1, 7, 15, 16, 17, 31, 33, 47, 49, 56, 64, 65, 80, 129)]
+    cases += [
+        (2, 1, (23, 61), (7, 1), 1, (3, 2), (3, 5), 1),
+        (2, 2, (31, 70), (4, 1), (2, 1), (0, 1), (5, 0), (3, 1)),
+        (3, 1, (12, 50), (9, 1), (3, 1), (8, 0), (8, 3), (2, 1)),
+        (2, 1, (6, 40), (21, 1), 1, (10, 0), (10, 0), 1),
+        (40, 1, (20, 56), (7, 1), 1, (3, 0), (3, 0), 1),
+        (24, 1, (14, 40), (11, 1), 1, (5, 0), (5, 0), 1),
+        (2, 1, (4, 9, 70), (3, 5, 1), (1, 2, 1), (1, 2, 0), (1, 1, 0), (1, 2, 1)),
+    ]
+    for (cin, mult, sp, k, s, pb, pa, d) in cases:
+        x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 1)
+        check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_tap_planes(isa, dtype):
     """1x1 filters (a scale per channel, with multipliers), whose planes
     are taken as one row; with a stride or padding they are not."""

@@ -30,8 +30,11 @@
  *     one row at width strides of 3 and more, and for the rows left over),
  *     one tap at a time, the taps of every depth slice summed in
  *     registers, each output's in the same order whatever the rows of its
- *     pass.  Planes under a filter of one tap in height and width at
- *     stride 1 are taken as one long row.
+ *     pass.  Filters of one tap column at width stride 1 (7x1, 11x1, ...)
+ *     take passes of their own: a block's masks made once for all its
+ *     rows, only the vectors that leave the row masked.  Planes under a
+ *     filter of one tap in height and width at stride 1 are taken as one
+ *     long row.
  *   - channels along the vectors for small 2-D planes, for 2-D filters
  *     without a specialised kernel (in bands of output rows when the plane
  *     is large) and for 1-D rows (dw_cb_ok says which): a vector's worth of
@@ -446,6 +449,15 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
         return 0;
     const int64_t band = dw_cb_band(g, vl, elem);
     if (band < 1)
+        return 0;
+    /* vertical filters (one tap column, width stride 1) on rows of 2.5
+       vectors and more: the general kernel's vertical passes, which make a
+       block's masks once (dw_gen_vert).  Float32, 64 x 56x56, batch 8, 2
+       threads, against these bands: 7x1 300 -> 204 us, 21x1 568 -> 343 us;
+       float64 750 -> 472, 1255 -> 647 us; 128 x 28x28 (1.75 vectors
+       float32, 3.5 float64): 7x1 float32 109 -> 149 us (so not there),
+       float64 211 -> 198 us */
+    if (g->kw == 1 && g->sw == 1 && 2 * g->out_w >= 5 * vl)
         return 0;
     /* filters of 5 taps and more without a specialised row kernel (the
        general kernel loads an input vector per FMA): in bands */

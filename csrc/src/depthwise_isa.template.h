@@ -1129,6 +1129,192 @@ ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
         IFN(gen_region)(a, bv, wide, out_w, 1, SC);
 }
 
+/* ---- the general kernel's vertical filters (one tap column, width
+   stride 1) ----
+
+   Every tap of a vector reads the same columns, so the masks of a block's
+   vectors are made once for all its rows (gen_rows makes them tap by tap),
+   and a pass walks the tap rows with one row address.  Each output's taps
+   in (slice, kh) order, as gen_rows sums them: the same results. */
+
+/* The vector at column col of row: masked (lanes m, zero elsewhere) or
+   whole. */
+ISA_FN VT IFN(vert_x)(const TYPE *row, int64_t col, int64_t in_w, MT m, const int MASKED)
+{
+    return MASKED ? IFN(v_load_edge_m)(row, col, in_w, m) : V_LOAD(row + col);
+}
+
+/* C vectors from column ow0 of the R output rows from oh (row oh stored at
+   y, the next out_w apart).  MASKED: 0 every vector whole, 1 every vector
+   masked (vector c's input lanes m[c]), 2 only the last (the others lie
+   inside the row).  Tap rows that some of the R rows read outside the
+   input (at the top and bottom of the plane) test each row. */
+ISA_FN void IFN(vert_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0,
+                           const MT *m, const int C, const int R, const int MASKED)
+{
+    const dw_geom *g = a->g;
+    const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w;
+    const int64_t sh = g->sh, dh = g->dh, kh_n = g->kh;
+    const int64_t c0 = ow0 - g->pw;
+    /* row r reads input row ih0 + r * sh + kh * dh: all R rows inside the
+       input for kh in [ka, kb) */
+    const int64_t ih0 = oh * sh - g->ph;
+    const int64_t last = in_h - ih0 - (R - 1) * sh;   /* kh * dh < last */
+    int64_t ka = ih0 >= 0 ? 0 : (-ih0 + dh - 1) / dh;
+    int64_t kb = last <= 0 ? 0 : (last + dh - 1) / dh;
+    if (ka > kh_n)
+        ka = kh_n;
+    if (kb > kh_n)
+        kb = kh_n;
+    if (kb < ka)
+        kb = ka;
+    VT acc[DW_GEN_RMAX][DW_CMAX];
+
+    y += ow0;
+    DW_UNROLL
+    for (int r = 0; r < R; r++) {
+        DW_UNROLL
+        for (int c = 0; c < C; c++) {
+            const int64_t left = out_w - ow0 - c * DW_VL;
+            TYPE *yr = y + r * out_w + c * DW_VL;
+            const int mc = MASKED == 1 || (MASKED && c == C - 1);
+            if (a->first)
+                acc[r][c] = bv;
+            else if (mc)
+                acc[r][c] = IFN(v_load_first)(yr, left < DW_VL ? left : DW_VL);
+            else
+                acc[r][c] = V_LOAD(yr);
+        }
+    }
+
+    for (int64_t sl = 0; sl < a->nsl; sl++) {
+        const TYPE *slice = a->slice + sl * a->sstep;
+        const TYPE *wk = a->w + sl * kh_n;
+        for (int64_t kh = 0; kh < kh_n; kh++) {
+            if (kh == ka && ka < kb) {
+                /* the tap rows inside for every row */
+                for (; kh < kb; kh++) {
+                    const TYPE *row = slice + (ih0 + kh * dh) * in_w;
+                    const VT wv = V_SET1(wk[kh]);
+                    DW_UNROLL
+                    for (int r = 0; r < R; r++) {
+                        DW_UNROLL
+                        for (int c = 0; c < C; c++) {
+                            const TYPE *rr = row + r * sh * in_w;
+                            const VT xv = IFN(vert_x)(rr, c0 + c * DW_VL, in_w, m[c],
+                                                      MASKED == 1 || (MASKED && c == C - 1));
+                            acc[r][c] = V_FMA(wv, xv, acc[r][c]);
+                        }
+                    }
+                }
+                if (kh == kh_n)
+                    break;
+            }
+            const VT wv = V_SET1(wk[kh]);
+            DW_UNROLL
+            for (int r = 0; r < R; r++) {
+                const int64_t ih = ih0 + r * sh + kh * dh;
+                if ((uint64_t)ih >= (uint64_t)in_h)
+                    continue;
+                const TYPE *rr = slice + ih * in_w;
+                DW_UNROLL
+                for (int c = 0; c < C; c++) {
+                    const VT xv = IFN(vert_x)(rr, c0 + c * DW_VL, in_w, m[c],
+                                              MASKED == 1 || (MASKED && c == C - 1));
+                    acc[r][c] = V_FMA(wv, xv, acc[r][c]);
+                }
+            }
+        }
+    }
+
+    DW_UNROLL
+    for (int r = 0; r < R; r++) {
+        DW_UNROLL
+        for (int c = 0; c < C; c++) {
+            const int64_t left = out_w - ow0 - c * DW_VL;
+            TYPE *yr = y + r * out_w + c * DW_VL;
+            if (MASKED == 1 || (MASKED && c == C - 1))
+                IFN(v_store_first)(yr, acc[r][c], left < DW_VL ? left : DW_VL);
+            else
+                V_STORE(yr, acc[r][c]);
+        }
+    }
+}
+
+/* vert_rows' instances: DW_GEN_ROWS(C) rows a pass, and one (the rows
+   left over) */
+#define DW_VERT_FN(C, RS, R, M)                                                         \
+    static ISA_ATTR DW_NOINLINE void IFN(vert_rows_##C##_##RS##_##M)(                   \
+        const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t ow0, const MT *m)         \
+    {                                                                                   \
+        IFN(vert_rows)(a, bv, oh, y, ow0, m, C, R, M);                                  \
+    }
+DW_VERT_FN(1, n, DW_GEN_ROWS(1), 0) DW_VERT_FN(1, n, DW_GEN_ROWS(1), 1)
+DW_VERT_FN(1, 1, 1, 0) DW_VERT_FN(1, 1, 1, 1)
+#if !DW_NARROW
+DW_VERT_FN(4, n, DW_GEN_ROWS(4), 0) DW_VERT_FN(4, n, DW_GEN_ROWS(4), 1)
+DW_VERT_FN(4, n, DW_GEN_ROWS(4), 2)
+DW_VERT_FN(4, 1, 1, 0) DW_VERT_FN(4, 1, 1, 1) DW_VERT_FN(4, 1, 1, 2)
+#endif
+#undef DW_VERT_FN
+
+/* Columns [ow0, ow1) of the rows of the task in blocks of C vectors (the
+   last maybe partial), a block's rows from top to bottom (its input
+   columns stay in the first-level cache from one pass to the next). */
+ISA_FN void IFN(vert_region)(const DW_ARGS *a, VT bv, int64_t ow0, int64_t ow1, const int C)
+{
+    const dw_geom *g = a->g;
+    const int64_t out_w = g->out_w, in_w = g->in_w;
+    const int R = DW_GEN_ROWS(C);
+    for (int64_t ow = ow0; ow < ow1; ow += C * DW_VL) {
+        const int64_t c0 = ow - g->pw;
+        const int plain = !DW_NARROW && ow + C * DW_VL <= out_w && c0 >= 0 &&
+                          c0 + C * DW_VL <= in_w;
+        /* only the last vector of the block leaves the row (blocks of one
+           vector: plain or masked) */
+        const int lastm = !plain && C > 1 && ow + (C - 1) * DW_VL <= out_w && c0 >= 0 &&
+                          c0 + (C - 1) * DW_VL <= in_w;
+        (void)lastm;
+        MT m[DW_CMAX];
+        DW_UNROLL
+        for (int c = 0; c < C; c++)
+            m[c] = IFN(m_range)(c0 + c * DW_VL, in_w);
+        TYPE *y = a->y;
+        for (int64_t oh = a->oh0; oh < a->oh1;) {
+            const int rows = a->oh1 - oh >= R;
+            if (C == 1 && rows)
+                (plain ? IFN(vert_rows_1_n_0) : IFN(vert_rows_1_n_1))(a, bv, oh, y, ow, m);
+            else if (C == 1)
+                (plain ? IFN(vert_rows_1_1_0) : IFN(vert_rows_1_1_1))(a, bv, oh, y, ow, m);
+#if !DW_NARROW
+            else if (rows)
+                (plain ? IFN(vert_rows_4_n_0) : lastm ? IFN(vert_rows_4_n_2)
+                                                      : IFN(vert_rows_4_n_1))(a, bv, oh, y, ow, m);
+            else
+                (plain ? IFN(vert_rows_4_1_0) : lastm ? IFN(vert_rows_4_1_2)
+                                                      : IFN(vert_rows_4_1_1))(a, bv, oh, y, ow, m);
+#endif
+            oh += rows ? R : 1;
+            y += (rows ? R : 1) * out_w;
+        }
+    }
+}
+
+/* gen_plane's blocks for vertical filters */
+static ISA_ATTR void IFN(dw_gen_vert)(const DW_ARGS *a)
+{
+    const int64_t out_w = a->g->out_w;
+    const VT bv = V_SET1(a->bias);
+    int64_t wide = 0;
+    if (!DW_NARROW)
+        while (wide + (DW_CMAX - 1) * DW_VL < out_w)
+            wide += DW_CMAX * DW_VL;
+    if (wide > 0)
+        IFN(vert_region)(a, bv, 0, wide, DW_CMAX);
+    if (wide < out_w)
+        IFN(vert_region)(a, bv, wide, out_w, 1);
+}
+
 static ISA_ATTR void IFN(dw_gen_s1)(const DW_ARGS *a) { IFN(gen_plane)(a, 1); }
 static ISA_ATTR void IFN(dw_gen_s2)(const DW_ARGS *a) { IFN(gen_plane)(a, 2); }
 static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_plane)(a, 3); }
@@ -2701,7 +2887,8 @@ static ISA_ATTR void IFN(dw_task)(const dw_geom *g, const dw_split *p, const TYP
     } else
 #endif
     {
-        kern = g->sw == 1 ? IFN(dw_gen_s1) : g->sw == 2 ? IFN(dw_gen_s2) : IFN(dw_gen_sn);
+        kern = g->sw == 1 ? (g->kw == 1 ? IFN(dw_gen_vert) : IFN(dw_gen_s1))
+             : g->sw == 2 ? IFN(dw_gen_s2) : IFN(dw_gen_sn);
         a.masks = NULL;
     }
     const int64_t cout = g->groups * g->mult;
