@@ -192,8 +192,9 @@ def test_channel_blocked_small_planes(isa, dtype):
     """Small planes with many channels: blocks of a vector's worth of
     channels (16, 8 or 4), full and partial, are transposed into tiles
     (rows of at most 8 elements or 7x7 and larger filters with AVX-512,
-    float32 5x5 on rows of 17 to 24, every small float plane with AVX2);
-    3x3, 5x5 and 7x7 at stride 1 keep the taps of a row in registers."""
+    float32 5x5 on rows of 17 to 24, and at width stride 2 on rows of 9 to
+    12, every small float plane with AVX2); 3x3, 5x5 and 7x7 at stride 1 keep
+    the taps of a row in registers."""
     rng = np.random.default_rng(11)
     for (cin, mult, sp, k, s, pb, pa, d) in [
             ((37, 1, (7, 7), (5, 5), 1, (2, 2), (2, 2), 1)),
@@ -211,6 +212,9 @@ def test_channel_blocked_small_planes(isa, dtype):
             ((36, 1, (9, 9), (7, 7), 1, (0, 0), (0, 0), 1)),
             ((24, 1, (13, 11), (5, 5), (2, 3), (2, 2), (0, 1), 1)),
             ((19, 1, (3, 3), (5, 5), 1, (4, 4), (4, 4), 1)),
+            ((67, 1, (19, 19), (5, 5), 2, (2, 2), (2, 2), 1)),
+            ((64, 1, (17, 23), (5, 5), 2, (1, 2), (0, 1), 1)),
+            ((65, 1, (23, 22), (5, 5), 2, (2, 2), (2, 1), 1)),
             ((21, 1, (30,), (9,), 1, (4,), (4,), 1)),
             ((16, 2, (40,), (31,), 1, (15,), (15,), 1))]:
         x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 1)

@@ -472,9 +472,17 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
        PyTorch: 17 +74 %, 20 +44 %, 24 +10 %); 28 +8 % alone but 3 to 8 %
        slower alternated, 32 20 % slower; rows of 9 to 16 take the
        narrow-plane kernel (5 % faster) */
+    /* float32 5x5 at width stride 2 on rows of 9 to 12 (a vector a third
+       or more idle, its lanes split into evens and odds), against the
+       specialised kernel, alternated with PyTorch: 288 x 19x19 batch 8
+       141-145 -> 87-95 us, batch 1 25-27 -> 21-22 us.  3x3 there gained
+       timed alone (768 x 17x17, batch 8, 199 -> 129 us) but lost
+       alternated (217-234 -> 278-324 us): it stays on the specialised
+       kernel. */
     if (elem == sizeof(float))
         return !avx512 || narrow || g->kvol >= 49 ||
-               (g->kvol >= 25 && g->sh == 1 && g->sw == 1 && g->out_w > vl && g->out_w <= 24);
+               (g->kvol >= 25 && g->sh == 1 && g->sw == 1 && g->out_w > vl && g->out_w <= 24) ||
+               (g->kvol >= 25 && g->sw == 2 && g->out_w <= 12);
     if (!avx512)
         return narrow || g->kvol >= 25;
     /* float64 5x5 on rows of 10 to 20 would be 19 to 75 % faster timed
