@@ -335,18 +335,25 @@ def test_channel_blocked_bands(isa, dtype):
     vectors, in bands of output rows when the plane's tile is too large:
     first, middle and last bands with their height padding, a partial last
     band, partial channel blocks, and planes that fit whole; filters much
-    taller than a band of the usual size take larger bands."""
+    taller than a band of the usual size take larger bands.  Filters of one
+    row on planes of rows of at most 24 go as planes, not row by row.
+    (Filters of one column on wide rows take the general kernel's vertical
+    passes: these have two.)"""
     rng = np.random.default_rng(13)
     for (cin, mult, sp, k, s, pb, pa, d) in [
-            (32, 1, (56, 56), (7, 1), (1, 1), (3, 0), (3, 0), (1, 1)),
+            (32, 1, (56, 56), (7, 2), (1, 1), (3, 0), (3, 1), (1, 1)),
             (37, 1, (45, 50), (5, 5), (1, 1), (4, 4), (4, 4), (2, 2)),
             (40, 1, (57, 58), (4, 4), (2, 2), (1, 2), (2, 1), (1, 1)),
             (33, 1, (50, 61), (3, 3), (1, 2), (1, 1), (1, 1), (1, 1)),
             (20, 2, (41, 47), (5, 3), (2, 1), (6, 1), (5, 2), (2, 1)),
             (48, 1, (14, 14), (7, 1), (1, 1), (3, 0), (3, 0), (1, 1)),
-            (36, 1, (90, 40), (9, 1), (3, 1), (8, 0), (1, 0), (1, 1)),
+            (36, 1, (90, 40), (9, 2), (3, 1), (8, 0), (1, 1), (1, 1)),
+            (40, 1, (14, 14), (1, 7), (1, 1), (0, 3), (0, 3), (1, 1)),
+            (33, 2, (9, 17), (1, 11), (1, 1), (0, 5), (0, 4), (1, 1)),
+            (37, 1, (6, 24), (1, 5), (1, 1), (0, 4), (0, 4), (1, 2)),
+            (35, 1, (3, 20), (1, 21), (1, 2), (0, 10), (0, 10), (1, 1)),
             # tall filters on wide rows: bands of more rows than 64 KB holds
-            (33, 1, (61, 56), (21, 1), (1, 1), (10, 0), (10, 0), (1, 1)),
+            (33, 1, (61, 56), (21, 2), (1, 1), (10, 0), (10, 1), (1, 1)),
             (32, 1, (57, 60), (9, 9), (2, 2), (4, 4), (4, 4), (1, 1))]:
         x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
         check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
