@@ -959,6 +959,47 @@ ISA_FN void IFN(gen_taps)(VT (*acc)[DW_CMAX], const TYPE *row0, int64_t rstep, c
     }
 }
 
+/* The accumulators of a general-kernel pass, R rows x C vectors from
+   column ow0 (stored at y, the next row out_w on): the bias, or the
+   output so far (depth slices added by an earlier call); and their
+   store.  MASKED: 0 whole vectors, 1 every vector up to out_w, 2 the
+   last one only. */
+ISA_FN void IFN(blk_load)(VT (*acc)[DW_CMAX], const DW_ARGS *a, VT bv, const TYPE *y,
+                          int64_t ow0, int64_t out_w, const int C, const int R, const int MASKED)
+{
+    DW_UNROLL
+    for (int r = 0; r < R; r++) {
+        DW_UNROLL
+        for (int c = 0; c < C; c++) {
+            const int64_t left = out_w - ow0 - c * DW_VL;
+            const TYPE *yr = y + r * out_w + c * DW_VL;
+            if (a->first)
+                acc[r][c] = bv;
+            else if (MASKED == 1 || (MASKED && c == C - 1))
+                acc[r][c] = IFN(v_load_first)(yr, left < DW_VL ? left : DW_VL);
+            else
+                acc[r][c] = V_LOAD(yr);
+        }
+    }
+}
+
+ISA_FN void IFN(blk_store)(VT (*acc)[DW_CMAX], TYPE *y, int64_t ow0, int64_t out_w,
+                           const int C, const int R, const int MASKED)
+{
+    DW_UNROLL
+    for (int r = 0; r < R; r++) {
+        DW_UNROLL
+        for (int c = 0; c < C; c++) {
+            const int64_t left = out_w - ow0 - c * DW_VL;
+            TYPE *yr = y + r * out_w + c * DW_VL;
+            if (MASKED == 1 || (MASKED && c == C - 1))
+                IFN(v_store_first)(yr, acc[r][c], left < DW_VL ? left : DW_VL);
+            else
+                V_STORE(yr, acc[r][c]);
+        }
+    }
+}
+
 /* Output rows a pass of the general kernel with blocks of C vectors, at
    width strides 1 and 2: R rows x C vectors of accumulators, each its own
    chain.  One row a pass, a block of four vectors waits on the latency of
@@ -989,20 +1030,7 @@ ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t 
     VT acc[DW_GEN_RMAX][DW_CMAX];
 
     y += ow0;
-    DW_UNROLL
-    for (int r = 0; r < R; r++) {
-        DW_UNROLL
-        for (int c = 0; c < C; c++) {
-            const int64_t left = out_w - ow0 - c * DW_VL;
-            TYPE *yr = y + r * out_w + c * DW_VL;
-            if (a->first)
-                acc[r][c] = bv;
-            else if (MASKED)
-                acc[r][c] = IFN(v_load_first)(yr, left < DW_VL ? left : DW_VL);
-            else
-                acc[r][c] = V_LOAD(yr);
-        }
-    }
+    IFN(blk_load)(acc, a, bv, y, ow0, out_w, C, R, MASKED);
 
     for (int64_t sl = 0; sl < a->nsl; sl++)
     for (int64_t kh = 0; kh < kh_n; kh++) {
@@ -1045,18 +1073,7 @@ ISA_FN void IFN(gen_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t 
         }
     }
 
-    DW_UNROLL
-    for (int r = 0; r < R; r++) {
-        DW_UNROLL
-        for (int c = 0; c < C; c++) {
-            const int64_t left = out_w - ow0 - c * DW_VL;
-            TYPE *yr = y + r * out_w + c * DW_VL;
-            if (MASKED)
-                IFN(v_store_first)(yr, acc[r][c], left < DW_VL ? left : DW_VL);
-            else
-                V_STORE(yr, acc[r][c]);
-        }
-    }
+    IFN(blk_store)(acc, y, ow0, out_w, C, R, MASKED);
 }
 
 /* gen_rows' instances, each a function of its own (inlined into one
@@ -1113,21 +1130,6 @@ ISA_FN void IFN(gen_region)(const DW_ARGS *a, VT bv, int64_t ow0, int64_t ow1, c
     }
 }
 
-/* Blocks of DW_CMAX vectors while that many (the last maybe partial)
-   remain, then single vectors. */
-ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC)
-{
-    const int64_t out_w = a->g->out_w;
-    const VT bv = V_SET1(a->bias);
-    int64_t wide = 0;
-    if (!DW_NARROW)
-        while (wide + (DW_CMAX - 1) * DW_VL < out_w)
-            wide += DW_CMAX * DW_VL;
-    if (wide > 0)
-        IFN(gen_region)(a, bv, 0, wide, DW_CMAX, SC);
-    if (wide < out_w)
-        IFN(gen_region)(a, bv, wide, out_w, 1, SC);
-}
 
 /* ---- the general kernel's vertical filters (one tap column, width
    stride 1) ----
@@ -1171,21 +1173,7 @@ ISA_FN void IFN(vert_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t
     VT acc[DW_GEN_RMAX][DW_CMAX];
 
     y += ow0;
-    DW_UNROLL
-    for (int r = 0; r < R; r++) {
-        DW_UNROLL
-        for (int c = 0; c < C; c++) {
-            const int64_t left = out_w - ow0 - c * DW_VL;
-            TYPE *yr = y + r * out_w + c * DW_VL;
-            const int mc = MASKED == 1 || (MASKED && c == C - 1);
-            if (a->first)
-                acc[r][c] = bv;
-            else if (mc)
-                acc[r][c] = IFN(v_load_first)(yr, left < DW_VL ? left : DW_VL);
-            else
-                acc[r][c] = V_LOAD(yr);
-        }
-    }
+    IFN(blk_load)(acc, a, bv, y, ow0, out_w, C, R, MASKED);
 
     for (int64_t sl = 0; sl < a->nsl; sl++) {
         const TYPE *slice = a->slice + sl * a->sstep;
@@ -1227,18 +1215,7 @@ ISA_FN void IFN(vert_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t
         }
     }
 
-    DW_UNROLL
-    for (int r = 0; r < R; r++) {
-        DW_UNROLL
-        for (int c = 0; c < C; c++) {
-            const int64_t left = out_w - ow0 - c * DW_VL;
-            TYPE *yr = y + r * out_w + c * DW_VL;
-            if (MASKED == 1 || (MASKED && c == C - 1))
-                IFN(v_store_first)(yr, acc[r][c], left < DW_VL ? left : DW_VL);
-            else
-                V_STORE(yr, acc[r][c]);
-        }
-    }
+    IFN(blk_store)(acc, y, ow0, out_w, C, R, MASKED);
 }
 
 /* vert_rows' instances: DW_GEN_ROWS(C) rows a pass, and one (the rows
@@ -1300,8 +1277,11 @@ ISA_FN void IFN(vert_region)(const DW_ARGS *a, VT bv, int64_t ow0, int64_t ow1, 
     }
 }
 
-/* gen_plane's blocks for vertical filters */
-static ISA_ATTR void IFN(dw_gen_vert)(const DW_ARGS *a)
+/* ---- the general kernel's planes ---- */
+
+/* Blocks of DW_CMAX vectors while that many (the last maybe partial)
+   remain, then single vectors: gen_region's, or VERT vert_region's. */
+ISA_FN void IFN(gen_plane)(const DW_ARGS *a, const int SC, const int VERT)
 {
     const int64_t out_w = a->g->out_w;
     const VT bv = V_SET1(a->bias);
@@ -1309,15 +1289,20 @@ static ISA_ATTR void IFN(dw_gen_vert)(const DW_ARGS *a)
     if (!DW_NARROW)
         while (wide + (DW_CMAX - 1) * DW_VL < out_w)
             wide += DW_CMAX * DW_VL;
-    if (wide > 0)
+    if (wide > 0 && VERT)
         IFN(vert_region)(a, bv, 0, wide, DW_CMAX);
-    if (wide < out_w)
+    else if (wide > 0)
+        IFN(gen_region)(a, bv, 0, wide, DW_CMAX, SC);
+    if (wide < out_w && VERT)
         IFN(vert_region)(a, bv, wide, out_w, 1);
+    else if (wide < out_w)
+        IFN(gen_region)(a, bv, wide, out_w, 1, SC);
 }
 
-static ISA_ATTR void IFN(dw_gen_s1)(const DW_ARGS *a) { IFN(gen_plane)(a, 1); }
-static ISA_ATTR void IFN(dw_gen_s2)(const DW_ARGS *a) { IFN(gen_plane)(a, 2); }
-static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_plane)(a, 3); }
+static ISA_ATTR void IFN(dw_gen_s1)(const DW_ARGS *a) { IFN(gen_plane)(a, 1, 0); }
+static ISA_ATTR void IFN(dw_gen_s2)(const DW_ARGS *a) { IFN(gen_plane)(a, 2, 0); }
+static ISA_ATTR void IFN(dw_gen_sn)(const DW_ARGS *a) { IFN(gen_plane)(a, 3, 0); }
+static ISA_ATTR void IFN(dw_gen_vert)(const DW_ARGS *a) { IFN(gen_plane)(a, 1, 1); }
 
 /* ---- small planes: channels along the vectors ----------------------------
 
