@@ -1146,6 +1146,31 @@ ISA_FN VT IFN(vert_x)(const TYPE *row, int64_t col, int64_t in_w, MT m, const in
     return MASKED ? IFN(v_load_edge_m)(row, col, in_w, m) : V_LOAD(row + col);
 }
 
+/* One tap (weight w) for the R rows of a pass: row r reads input row
+   ih + r * sh of slice, vector c from column c0 + c * DW_VL (lanes m[c]
+   where masked, as vert_rows' MASKED says).  TEST: rows outside the input
+   are left out (else every row lies inside). */
+ISA_FN void IFN(vert_tap)(VT (*acc)[DW_CMAX], const TYPE *slice, int64_t ih, TYPE w,
+                          const MT *m, int64_t c0, const dw_geom *g, const int C, const int R,
+                          const int MASKED, const int TEST)
+{
+    const int64_t in_w = g->in_w;
+    const VT wv = V_SET1(w);
+    DW_UNROLL
+    for (int r = 0; r < R; r++) {
+        const int64_t ir = ih + r * g->sh;
+        if (TEST && (uint64_t)ir >= (uint64_t)g->in_h)
+            continue;
+        const TYPE *row = slice + ir * in_w;
+        DW_UNROLL
+        for (int c = 0; c < C; c++) {
+            const VT xv = IFN(vert_x)(row, c0 + c * DW_VL, in_w, m[c],
+                                      MASKED == 1 || (MASKED && c == C - 1));
+            acc[r][c] = V_FMA(wv, xv, acc[r][c]);
+        }
+    }
+}
+
 /* C vectors from column ow0 of the R output rows from oh (row oh stored at
    y, the next out_w apart).  MASKED: 0 every vector whole, 1 every vector
    masked (vector c's input lanes m[c]), 2 only the last (the others lie
@@ -1155,7 +1180,7 @@ ISA_FN void IFN(vert_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t
                            const MT *m, const int C, const int R, const int MASKED)
 {
     const dw_geom *g = a->g;
-    const int64_t in_w = g->in_w, in_h = g->in_h, out_w = g->out_w;
+    const int64_t in_h = g->in_h, out_w = g->out_w;
     const int64_t sh = g->sh, dh = g->dh, kh_n = g->kh;
     const int64_t c0 = ow0 - g->pw;
     /* row r reads input row ih0 + r * sh + kh * dh: all R rows inside the
@@ -1178,41 +1203,14 @@ ISA_FN void IFN(vert_rows)(const DW_ARGS *a, VT bv, int64_t oh, TYPE *y, int64_t
     for (int64_t sl = 0; sl < a->nsl; sl++) {
         const TYPE *slice = a->slice + sl * a->sstep;
         const TYPE *wk = a->w + sl * kh_n;
-        for (int64_t kh = 0; kh < kh_n; kh++) {
-            if (kh == ka && ka < kb) {
-                /* the tap rows inside for every row */
-                for (; kh < kb; kh++) {
-                    const TYPE *row = slice + (ih0 + kh * dh) * in_w;
-                    const VT wv = V_SET1(wk[kh]);
-                    DW_UNROLL
-                    for (int r = 0; r < R; r++) {
-                        DW_UNROLL
-                        for (int c = 0; c < C; c++) {
-                            const TYPE *rr = row + r * sh * in_w;
-                            const VT xv = IFN(vert_x)(rr, c0 + c * DW_VL, in_w, m[c],
-                                                      MASKED == 1 || (MASKED && c == C - 1));
-                            acc[r][c] = V_FMA(wv, xv, acc[r][c]);
-                        }
-                    }
-                }
-                if (kh == kh_n)
-                    break;
-            }
-            const VT wv = V_SET1(wk[kh]);
-            DW_UNROLL
-            for (int r = 0; r < R; r++) {
-                const int64_t ih = ih0 + r * sh + kh * dh;
-                if ((uint64_t)ih >= (uint64_t)in_h)
-                    continue;
-                const TYPE *rr = slice + ih * in_w;
-                DW_UNROLL
-                for (int c = 0; c < C; c++) {
-                    const VT xv = IFN(vert_x)(rr, c0 + c * DW_VL, in_w, m[c],
-                                              MASKED == 1 || (MASKED && c == C - 1));
-                    acc[r][c] = V_FMA(wv, xv, acc[r][c]);
-                }
-            }
-        }
+        /* in kh order: the top tap rows, those inside for every row, the
+           bottom ones */
+        for (int64_t kh = 0; kh < ka; kh++)
+            IFN(vert_tap)(acc, slice, ih0 + kh * dh, wk[kh], m, c0, g, C, R, MASKED, 1);
+        for (int64_t kh = ka; kh < kb; kh++)
+            IFN(vert_tap)(acc, slice, ih0 + kh * dh, wk[kh], m, c0, g, C, R, MASKED, 0);
+        for (int64_t kh = kb; kh < kh_n; kh++)
+            IFN(vert_tap)(acc, slice, ih0 + kh * dh, wk[kh], m, c0, g, C, R, MASKED, 1);
     }
 
     IFN(blk_store)(acc, y, ow0, out_w, C, R, MASKED);
