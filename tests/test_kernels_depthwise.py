@@ -360,6 +360,30 @@ def test_channel_blocked_bands(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_blocked_stride2_taps(isa, dtype):
+    """Channels along the vectors at width stride 2 without width dilation,
+    rows of 3, 5, 7 and 9 taps: each tile column is loaded once and
+    multiplied by the taps (in registers) of every position that reads it,
+    the even taps into one set of positions and the odd ones into the
+    other.  Square and rectangular filters, height strides 1 to 3, rows
+    cut into blocks of 1 to 8 positions, padding on either side or none,
+    two outputs per channel; a width dilation keeps the load per tap."""
+    rng = np.random.default_rng(19)
+    for (cin, mult, sp, k, s, pb, pa, d) in [
+            (40, 1, (15, 15), (3, 3), 2, (1, 1), (1, 1), 1),
+            (33, 1, (17, 16), (3, 3), 2, (0, 0), (0, 1), 1),
+            (36, 1, (21, 24), (3, 5), (1, 2), (1, 2), (1, 1), 1),
+            (35, 1, (19, 21), (5, 5), 2, (2, 2), (2, 1), 1),
+            (34, 1, (30, 29), (7, 7), 2, (3, 3), (3, 2), 1),
+            (17, 2, (13, 12), (7, 7), 2, (0, 3), (2, 0), 1),
+            (20, 2, (23, 26), (9, 9), (3, 2), (4, 4), (4, 3), 1),
+            (33, 1, (40, 37), (9, 9), 2, (4, 4), (4, 4), 1),
+            (35, 1, (20, 21), (5, 5), 2, (4, 4), (4, 4), (1, 2))]:
+        x, w, b = make(rng, 2, cin, mult, sp, k, dtype, bias=cin % 2 == 0)
+        check(x, w, b, s, pb, pa, d, threads=(1, 2, 5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_channel_blocked_wide_filters(isa, dtype):
     """Rows of 9 to 13 taps held in registers, wider rows 8 taps a pass
     (and the rest one at a time), a band of one row larger than the usual
