@@ -384,6 +384,32 @@ def test_channel_blocked_stride2_taps(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("channels", [4, 8, 16])
+def test_one_block_of_channels(isa, dtype, channels):
+    """Channels of exactly one vector's worth (4, 8 or 16, whichever is the
+    path's vector) take the channel-blocked kernels for rows at any batch
+    and for 2-D filters without a specialised kernel from batch 2 on, the
+    row kernels at batch 1: each batch item comes out bitwise the same
+    either way."""
+    rng = np.random.default_rng(23 + channels)
+    for (sp, k, s, pb, pa) in [
+            ((30, 37), (1, 11), (1, 1), (0, 5), (0, 5)),
+            ((23, 29), (1, 7), (1, 2), (0, 3), (0, 2)),
+            ((26, 31), (3, 5), (1, 1), (1, 2), (1, 2)),
+            ((25, 27), (4, 4), (1, 1), (2, 1), (1, 2)),
+            ((28, 19), (5, 3), (2, 1), (2, 1), (2, 1)),
+            ((300,), (31,), (1,), (15,), (15,)),
+            ((250,), (9,), (2,), (4,), (3,))]:
+        x, w, b = make(rng, 3, channels, 1, sp, k, dtype)
+        check(x, w, b, s, pb, pa, 1, threads=(1, 2, 5))
+        ones = (1,) * len(sp)
+        whole = run_c(x, w, b, s, pb, pa, ones, 2)
+        for i in range(3):
+            alone = run_c(x[i:i + 1], w, b, s, pb, pa, ones, 2)
+            assert alone.tobytes() == whole[i:i + 1].tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_channel_blocked_wide_filters(isa, dtype):
     """Rows of 9 to 13 taps held in registers, wider rows 8 taps a pass
     (and the rest one at a time), a band of one row larger than the usual

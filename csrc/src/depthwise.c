@@ -432,18 +432,29 @@ static void dw_cb_sizes(const dw_geom *g, int64_t vl, size_t elem, int64_t *th, 
    taps: 83 -> 140).  So do 2-D filters of 5 taps and more that have no
    specialised row kernel, in bands of rows on large planes (7x1 on 56x56:
    29 -> 40 GFLOP/s, 5x5 dilated 2: 46 -> 88, 4x4 stride 2: 18 -> 45; at
-   3 taps the transposes cost more than they save at batch 8). */
-static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
+   3 taps the transposes cost more than they save at batch 8).
+   Channels one vector's worth (16 float32 with AVX-512: InceptionNeXt's
+   bands) go too, for rows, and for 2-D from batch 2 (the threads then
+   share batch items), against the row kernels, 2 threads, float32 16 x
+   56x56: batch 8 1x11 78 -> 45 us, 1x7 50 -> 38 us, 3x5 87 -> 61 us, 4x4
+   94 -> 87 us; batch 1 4x4 11.9 -> 14.4 us (so not at batch 1); 1-D 31
+   taps on 16 x 4000 at batch 1 24 -> 12 us.  A partial second block (20
+   or 24 channels) was slower under 4x4 (batch 8 115 -> 149 us): those
+   stay.  The paths give the same sums, so the batch changes no result. */
+static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem, int64_t batch)
 {
     if (g->out_plane < 1)
         return 0;
+    /* channels in whole blocks: two or more, or one (a vector's worth) for
+       rows and for 2-D at batch 2 and more (below) */
+    const int64_t ch = g->groups * g->mult;
     if (dw_is_rows(g)) {
         /* rows: in strips, at least two blocks of channels, filters
            of 5 taps and more (13 when dilated: those strips load each tap's
            vectors anew) */
         const double tw = (double)(DW_CB1_STRIP - 1) * (double)g->sw +
                           (double)(g->kw - 1) * (double)g->dw + 1;
-        if (g->groups * g->mult >= 2 * vl && g->kw >= (g->dw == 1 ? 5 : 13) &&
+        if ((ch >= 2 * vl || ch == vl) && g->kw >= (g->dw == 1 ? 5 : 13) &&
             (tw + (double)g->kw) * (double)vl * (double)elem <= (double)DW_CB_BYTES)
             return 1;
         /* else the row kernels, 2-D too: dw_cb_run takes every call of
@@ -468,7 +479,7 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem)
         return 0;
     /* filters of 5 taps and more without a specialised row kernel (the
        general kernel loads an input vector per FMA): in bands */
-    if (g->spec < 0 && g->kvol >= 5 && g->groups * g->mult >= 2 * vl)
+    if (g->spec < 0 && g->kvol >= 5 && (ch >= 2 * vl || (ch == vl && batch >= 2)))
         return 1;
     /* the others: small planes whose tiles fit whole */
     if (band < g->out_h || g->kh < 2 || (g->groups * g->mult + vl - 1) / vl < 4)

@@ -207,7 +207,7 @@ static gconv_status FN(dw_run)(const gconv_shape *s, gconv_isa_level isa,
         return FN(dw_tp_run)(&g, &p, s->batch, weight, bias, input, output);
     if (isa == GCONV_ISA_AVX512 || isa == GCONV_ISA_AVX2) {
         const int64_t vl = (isa == GCONV_ISA_AVX512 ? 64 : 32) / (int64_t)sizeof(TYPE);
-        if (dw_cb_ok(&g, vl, sizeof(TYPE)))
+        if (dw_cb_ok(&g, vl, sizeof(TYPE), s->batch))
             return FN(dw_cb_run)(&g, &p, s->batch, isa, vl, weight, bias, input, output);
     }
 #endif

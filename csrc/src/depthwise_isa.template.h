@@ -53,13 +53,6 @@ ISA_FN VT IFN(v_odds)(VT a, VT b)
 {
     return _mm512_permutex2var_pd(a, _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1), b);
 }
-/* lanes s to s + 7 of a then b (0 <= s <= 8) */
-ISA_FN VT IFN(v_shift2)(VT a, VT b, int s)
-{
-    const __m512i idx = _mm512_add_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
-                                         _mm512_set1_epi64(s));
-    return _mm512_permutex2var_pd(a, idx, b);
-}
 
 /* r[i] <- column i of the 8 x 8 matrix whose rows are r[0..8) */
 ISA_FN void IFN(v_transpose)(VT *r)
