@@ -436,8 +436,8 @@ static void dw_cb_sizes(const dw_geom *g, int64_t vl, size_t elem, int64_t *th, 
    Channels one vector's worth (16 float32 with AVX-512: InceptionNeXt's
    bands) go too, for rows, and for 2-D from batch 2 (the threads then
    share batch items), against the row kernels, 2 threads, float32 16 x
-   56x56: batch 8 1x11 78 -> 45 us, 1x7 50 -> 38 us, 3x5 87 -> 61 us, 4x4
-   94 -> 87 us; batch 1 4x4 11.9 -> 14.4 us (so not at batch 1); 1-D 31
+   56x56: batch 8 1x11 62 -> 44 us, 1x7 50 -> 38 us, 3x5 87 -> 61 us, 4x4
+   93 -> 85 us; batch 1 4x4 11.9 -> 14.4 us (so not at batch 1); 1-D 31
    taps on 16 x 4000 at batch 1 24 -> 12 us.  A partial second block (20
    or 24 channels) was slower under 4x4 (batch 8 115 -> 149 us): those
    stay.  The paths give the same sums, so the batch changes no result. */
@@ -449,7 +449,7 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem, int64_t batch)
        rows and for 2-D at batch 2 and more (below) */
     const int64_t ch = g->groups * g->mult;
     if (dw_is_rows(g)) {
-        /* rows: in strips, at least two blocks of channels, filters
+        /* rows: in strips, two blocks of channels or more (or one), filters
            of 5 taps and more (13 when dilated: those strips load each tap's
            vectors anew) */
         const double tw = (double)(DW_CB1_STRIP - 1) * (double)g->sw +
