@@ -1723,6 +1723,14 @@ DW_CB_PLANE(cb_plane_s2k7, 0, 7)
 DW_CB_PLANE(cb_plane_s2k9, 0, 9)
 #  undef DW_CB_PLANE
 
+typedef void (*IFN(cb_plane_fn))(const dw_geom *, const TYPE *, int64_t, const TYPE *, VT, TYPE *,
+                                 int64_t, int64_t);
+/* [width stride - 1][(taps a row - 3) / 2] */
+static const IFN(cb_plane_fn) IFN(cb_planes)[2][6] = {
+    {IFN(cb_plane_k3), IFN(cb_plane_k5), IFN(cb_plane_k7), IFN(cb_plane_k9), IFN(cb_plane_k11),
+     IFN(cb_plane_k13)},
+    {IFN(cb_plane_s2k3), IFN(cb_plane_s2k5), IFN(cb_plane_s2k7), IFN(cb_plane_s2k9), NULL, NULL}};
+
 static ISA_ATTR void IFN(cb_plane_s1)(const dw_geom *g, const TYPE *tin, int64_t tw,
                                       const TYPE *wp, VT bv, TYPE *tout, int64_t nrows,
                                       int64_t ih0)
@@ -2019,32 +2027,12 @@ static ISA_ATTR void IFN(dw_cb_task)(const dw_geom *g, int64_t batch, const TYPE
     /* one band: the same tile rows are padding in every unit */
     if (bands == 1)
         IFN(cb_tile_pad_rows)(g, tin, th, tw, -g->ph);
-    void (*plane)(const dw_geom *, const TYPE *, int64_t, const TYPE *, VT, TYPE *, int64_t,
-                  int64_t) =
-        g->sw == 1 ? IFN(cb_plane_s1) : IFN(cb_plane_sn);
-    if (g->sw == 1 && g->dw == 1) {
-        if (g->kw == 3)
-            plane = IFN(cb_plane_k3);
-        else if (g->kw == 5)
-            plane = IFN(cb_plane_k5);
-        else if (g->kw == 7)
-            plane = IFN(cb_plane_k7);
-        else if (g->kw == 9)
-            plane = IFN(cb_plane_k9);
-        else if (g->kw == 11)
-            plane = IFN(cb_plane_k11);
-        else if (g->kw == 13)
-            plane = IFN(cb_plane_k13);
-    } else if (g->sw == 2 && g->dw == 1) {
-        if (g->kw == 3)
-            plane = IFN(cb_plane_s2k3);
-        else if (g->kw == 5)
-            plane = IFN(cb_plane_s2k5);
-        else if (g->kw == 7)
-            plane = IFN(cb_plane_s2k7);
-        else if (g->kw == 9)
-            plane = IFN(cb_plane_s2k9);
-    }
+    /* odd filter rows of 3 to 13 taps (stride 2: up to 9) at width stride
+       1 or 2 without dilation: the taps of a row in registers */
+    IFN(cb_plane_fn) plane = g->sw == 1 ? IFN(cb_plane_s1) : IFN(cb_plane_sn);
+    if (g->dw == 1 && (g->sw == 1 || g->sw == 2) && g->kw % 2 == 1 && g->kw >= 3 &&
+        g->kw <= 13 && IFN(cb_planes)[g->sw - 1][(g->kw - 3) / 2] != NULL)
+        plane = IFN(cb_planes)[g->sw - 1][(g->kw - 3) / 2];
     const int pf = dw_cb_prefetches(g, batch, sizeof(TYPE));
     int64_t packed = -1;
     VT bv = V_SET1((TYPE)0);
