@@ -307,6 +307,10 @@ static void dw_split_init(dw_split *p, const gconv_shape *s, const dw_geom *g, i
         p->chunk = 1;
 }
 
+/* The helpers of the vector paths below: only x86 builds have those paths
+   (elsewhere every layer takes the portable kernels). */
+#if DW_X86
+
 /* ---- small planes, channels along the vectors (dw_cb_task) ---------------- */
 
 /* Largest tile + output tile + packed filters of one thread, in bytes. */
@@ -607,6 +611,8 @@ static int dw_thread_id(void)
     return 0;
 #endif
 }
+
+#endif /* DW_X86 */
 
 #define TYPE float
 #define SFX f32

@@ -1073,8 +1073,7 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
         a.out = y + (n * s->out_channels + g * coutg) * plane + od * OH * OW;
         /* the next item (most often this thread's next) reads other input:
            fetch it while this one computes */
-        gk_pf pf, pfo = {NULL, 0, 0, 0, 0, 0};
-        pf.nchan = 0;
+        gk_pf pf = {NULL, 0, 0, 0, 0, 0}, pfo = {NULL, 0, 0, 0, 0, 0};
         if (p->prefetch && occi + 1 == p->nocc && it + 1 < p->items) {
             FN(pf_item)(p, s, it + 1, x, &pf);
             FN(pf_out_item)(p, s, it + 1, y, &pfo);
