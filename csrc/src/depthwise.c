@@ -486,7 +486,7 @@ static int dw_cb_ok(const dw_geom *g, int64_t vl, size_t elem, int64_t batch)
     if (g->spec < 0 && g->kvol >= 5 && (ch >= 2 * vl || (ch == vl && batch >= 2)))
         return 1;
     /* the others: small planes whose tiles fit whole */
-    if (band < g->out_h || g->kh < 2 || (g->groups * g->mult + vl - 1) / vl < 4)
+    if (band < g->out_h || g->kh < 2 || (ch + vl - 1) / vl < 4)
         return 0;
     const int avx512 = vl * (int64_t)elem == 64, narrow = g->out_w <= 8;
     /* float32 5x5 at stride 1, batch 8, 2 threads, against the specialised
