@@ -54,13 +54,36 @@ def _split_list(values):
 
 # ---- info --------------------------------------------------------------------
 
+def _cpu_name():
+    """The processor as the OS names it.  On Linux /proc/cpuinfo's model name,
+    with the x86 family and model numbers (a virtual machine's name may say
+    no more than "AMD EPYC", and timings are comparable only within one CPU
+    generation); elsewhere platform.processor(), or None."""
+    import platform
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            fields = {}
+            for line in f:
+                if not line.strip():
+                    break                      # the first processor only
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        fields = {}
+    name = fields.get("model name") or platform.processor() or None
+    if name and fields.get("cpu family") and fields.get("model"):
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name
+
+
 def _environment():
     import platform
 
     import numpy
     env = {"python": platform.python_version(), "numpy": numpy.__version__,
            "torch": None, "platform": platform.platform(),
-           "machine": platform.machine(), "cpu_count": os.cpu_count()}
+           "machine": platform.machine(), "cpu": _cpu_name(),
+           "cpu_count": os.cpu_count()}
     torch = sys.modules.get("torch")
     if torch is not None:
         env["torch"] = torch.__version__
@@ -101,6 +124,8 @@ def _cmd_info(args):
     print(f"  NumPy        {env['numpy']}")
     print(f"  PyTorch      {env['torch'] or 'not installed'}")
     print(f"  platform     {env['platform']} ({env['cpu_count']} CPUs)")
+    if env["cpu"]:
+        print(f"  CPU          {env['cpu']}")
     if info["c_library"]:
         print("C library (for python -m gconv --cflags --libs):")
         for key, value in info["c_library"].items():
@@ -599,6 +624,9 @@ def _cmd_bench(args):
               f" x batch {', '.join(map(str, batches))} x {', '.join(dtypes)} on "
               f"{', '.join(backends)}; {threads} thread{'s' * (threads != 1)}"
               + (f", C core {isa}" if isa else ""))
+        cpu = _cpu_name()
+        if cpu:
+            print(f"CPU: {cpu}")
     busy = _busy()
     if busy:
         print(f"warning: {busy}: the timings will be noisy (threads that wait "

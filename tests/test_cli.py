@@ -4,6 +4,7 @@ subprocess (and the installed ``gconv`` script where there is one)."""
 import csv
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -122,6 +123,24 @@ def test_info_json_is_config():
     for key in ("version", "backends", "c_core"):
         assert data[key] == expected[key]
     assert data["environment"]["numpy"]
+
+
+def test_info_names_the_cpu():
+    """Timings compare only within one CPU generation: info and the bench
+    say which processor ran them (Linux: with the x86 family and model)."""
+    from gconv._cli import _cpu_name
+    cpu = _cpu_name()
+    rc, out, err = run("info", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["environment"]["cpu"] == cpu
+    rc, out, err = run("bench", *TINY_LAYER, "--backends", "numpy")
+    assert rc == 0, err
+    if cpu is None:
+        assert "CPU:" not in out
+        return
+    assert f"CPU: {cpu}" in out.splitlines()[1]
+    if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64"):
+        assert re.search(r"\(family \d+, model \d+\)$", cpu)
 
 
 # ---- check -------------------------------------------------------------------
