@@ -13,6 +13,7 @@ dependency, a failed write), 2 for a usage error.
 import argparse
 import csv
 import fnmatch
+import functools
 import json
 import os
 import sys
@@ -54,8 +55,9 @@ def _split_list(values):
 
 # ---- info --------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=None)
 def _cpu_name():
-    """The processor as the OS names it.  On Linux /proc/cpuinfo's model name,
+    """The processor as the OS names it (read once a process).  On Linux /proc/cpuinfo's model name,
     with the x86 family and model numbers (a virtual machine's name may say
     no more than "AMD EPYC", and timings are comparable only within one CPU
     generation); elsewhere platform.processor(), or None."""
