@@ -138,6 +138,7 @@ typedef struct gk_tapset {
 #define GK_PHASE_BUF 65536  /* elements: phase buffer per thread, soft cap */
 #define GK_MIN_FLOPS_PER_THREAD 400000.0
 #define GK_PREFETCH_BYTES 8.0e6     /* see plan: inputs larger than this are prefetched */
+#define GK_INPLACE_AHEAD 2          /* in place: blocks ahead that are prefetched */
 #define GK_MAX_THREADS 256
 
 /* How one call is split up; filled by the plan function of each ISA. */

@@ -556,9 +556,17 @@ static void FN(plan)(const gconv_shape *s, int threads, int nonfinite, gk_plan *
        hold the arrays.  At batch 1 the caches mostly hold the input and
        the prefetches cost: 3x3 stride 2 on 256 channels of 56x56 12 %
        slower.  In place, the K input rows of a block are K short streams,
-       which the hardware follows badly: worth fetching for few rows, and
-       not on small inputs (1x1 on 60 channels of 28x28 at batch 8, 1.5 MB:
-       4 % slower with it).  Phase mode fetches the next item's output rows
+       which the hardware follows badly, and its output rows as many more:
+       both are fetched two blocks ahead (one block ahead and the input
+       alone came too late but for few rows, K <= 32), not on small inputs
+       (1x1 on 60 channels of 28x28 at batch 8, 1.5 MB: 4 % slower with
+       it).  Batch 8, 2 threads, alternated with PyTorch, median of three
+       runs, against the input one block ahead for K <= 32: ShuffleNet v1
+       g3 240 -> 60 channels of 28x28 float32 0.82 -> 0.55 ms, float64
+       1.41 -> 0.91 ms, g8 384 -> 96 float32 1.21 -> 0.69 ms, float64
+       2.43 -> 1.16 ms, 384 -> 384 float32 2.52 -> 1.70 ms, float64 4.20
+       -> 2.85 ms; 256 channels of 56x56 in 8 groups float32 7.1 -> 5.7 ms,
+       dense 256 -> 128 of 56x56 float32 10.0 -> 8.6 ms.  Phase mode fetches the next item's output rows
        too (pf_out_item): a store to a line outside the caches waits for it
        to be read.  Batch 8 after 64 MB of other memory traffic, 2 threads:
        resnext50 stage 1 (128 channels, 56x56) float32 1.20 -> 0.99 ms,
@@ -567,7 +575,7 @@ static void FN(plan)(const gconv_shape *s, int threads, int nonfinite, gk_plan *
        others unchanged */
     const double in_bytes = (double)s->input_elements * sizeof(TYPE);
     p->prefetch = p->depth ? 0
-                : p->mode == GK_INPLACE ? in_bytes > GK_PREFETCH_BYTES / 4 && p->K <= 32
+                : p->mode == GK_INPLACE ? in_bytes > GK_PREFETCH_BYTES / 4
                                         : in_bytes > GK_PREFETCH_BYTES || s->batch > 1;
     p->nt = gk_threads(threads, flops, p->items);
 }
@@ -1299,22 +1307,38 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             if (klo < khi)
                 a.x += id0 * pplane;
         }
-        /* the K input rows of the next block are as many short streams, too
-           many for the hardware to follow: fetch them during this block */
-        gk_pf pf;
-        pf.nchan = 0;
-        pf.chan = pf.pos = 0;
-        const int64_t next = start + (int64_t)nvb * VL;
-        if (p->prefetch && occi + 1 == p->nocc && pb + 1 < p->npb) {
-            pf.base = (const char *)(a.x + (int64_t)nvb * VL);
-            pf.stride = s->in_plane * (int64_t)sizeof(TYPE);
-            pf.bytes = (pplane - next < P ? pplane - next : P) * (int64_t)sizeof(TYPE);
-            pf.nchan = p->K;
+        /* the K input rows of a block are as many short streams, too many
+           for the hardware to follow, and a store to an output line outside
+           the caches waits for the line to be read: fetch the input rows
+           (the last channel block of an item) and the output rows (each
+           channel block its own) of the block after next, so that they
+           have a block's time to arrive (see plan) */
+        gk_pf pf, pfo;
+        pf.nchan = pfo.nchan = 0;
+        pf.chan = pf.pos = pfo.chan = pfo.pos = 0;
+        const int64_t ahead = (int64_t)GK_INPLACE_AHEAD * nvb * VL;
+        const int64_t next = start + ahead;
+        if (p->prefetch && pb + GK_INPLACE_AHEAD < p->npb && next < pplane) {
+            const int64_t bytes = (pplane - next < P ? pplane - next : P) * (int64_t)sizeof(TYPE);
+            if (occi + 1 == p->nocc) {
+                pf.base = (const char *)(a.x + ahead);
+                pf.stride = s->in_plane * (int64_t)sizeof(TYPE);
+                pf.bytes = bytes;
+                pf.nchan = p->K;
+            }
+            const int64_t oc0 = ob0 * p->mo, oc1 = ob1 * p->mo < coutg ? ob1 * p->mo : coutg;
+            pfo.base = (const char *)(a.out + oc0 * plane + next);
+            pfo.stride = plane * (int64_t)sizeof(TYPE);
+            pfo.bytes = bytes;
+            pfo.nchan = oc1 - oc0;
         }
         const int64_t lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64),
                                                          ob1 - ob0) : 0;
+        const int64_t olines = pfo.nchan > 0 ? gk_ceil_div(pfo.nchan * gk_ceil_div(pfo.bytes, 64),
+                                                           ob1 - ob0) : 0;
         for (int64_t ob = ob0; ob < ob1; ob++) {
             gk_pf_step(&pf, lines);
+            gk_pf_step(&pfo, olines);
             FN(blocks)(p, &a, nvb, ob, ob + 1, coutg);
         }
     }
