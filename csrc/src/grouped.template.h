@@ -557,18 +557,19 @@ static void FN(plan)(const gconv_shape *s, int threads, int nonfinite, gk_plan *
        the prefetches cost: 3x3 stride 2 on 256 channels of 56x56 12 %
        slower.  In place, the K input rows of a block are K short streams,
        which the hardware follows badly, and its output rows as many more:
-       both are fetched two blocks ahead (one block ahead and the input
-       alone came too late but for few rows, K <= 32), not on small inputs
+       both are fetched two blocks ahead (the input alone, one block
+       ahead, came too late unless K was small), but not on small inputs
        (1x1 on 60 channels of 28x28 at batch 8, 1.5 MB: 4 % slower with
        it).  Batch 8, 2 threads, alternated with PyTorch, median of three
-       runs, against the input one block ahead for K <= 32: ShuffleNet v1
-       g3 240 -> 60 channels of 28x28 float32 0.82 -> 0.55 ms, float64
-       1.41 -> 0.91 ms, g8 384 -> 96 float32 1.21 -> 0.69 ms, float64
-       2.43 -> 1.16 ms, 384 -> 384 float32 2.52 -> 1.70 ms, float64 4.20
-       -> 2.85 ms; 256 channels of 56x56 in 8 groups float32 7.1 -> 5.7 ms,
-       dense 256 -> 128 of 56x56 float32 10.0 -> 8.6 ms.  Phase mode fetches the next item's output rows
-       too (pf_out_item): a store to a line outside the caches waits for it
-       to be read.  Batch 8 after 64 MB of other memory traffic, 2 threads:
+       runs, against the input alone one block ahead for K <= 32 only:
+       ShuffleNet v1 g3 240 -> 60 channels of 28x28 float32 0.82 -> 0.55
+       ms, float64 1.41 -> 0.91 ms; g8 384 -> 96 float32 1.21 -> 0.69 ms,
+       float64 2.43 -> 1.16 ms; 384 -> 384 in 8 groups float32 2.52 ->
+       1.70 ms, float64 4.20 -> 2.85 ms; 256 channels of 56x56 in 8
+       groups float32 7.1 -> 5.7 ms; dense 256 -> 128 channels of 56x56
+       float32 10.0 -> 8.6 ms.  Phase mode fetches the next item's output
+       rows too (pf_out_item): a store to a line outside the caches waits
+       for it to be read.  Batch 8 after 64 MB of other memory traffic, 2 threads:
        resnext50 stage 1 (128 channels, 56x56) float32 1.20 -> 0.99 ms,
        float64 2.42 -> 2.00 ms, stage 2 float32 0.95 -> 0.77 ms; timed
        alone, stage 1 float64 (51 MB, past the caches) 2.2 -> 1.9 ms, the
