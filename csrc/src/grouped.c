@@ -170,6 +170,13 @@ static int64_t gk_ceil_div(int64_t a, int64_t b)
     return (a + b - 1) / b;
 }
 
+/* Cache lines a gk_pf_step call fetches so that steps calls cover all of
+   pf (0 when pf is empty). */
+static int64_t gk_pf_lines(const gk_pf *pf, int64_t steps)
+{
+    return pf->nchan > 0 ? gk_ceil_div(pf->nchan * gk_ceil_div(pf->bytes, 64), steps) : 0;
+}
+
 /* Range [*lo, *hi) of j in [0, n) with 0 <= base + j * step < limit. */
 static void gk_valid(int64_t base, int64_t step, int64_t limit, int64_t n,
                      int64_t *lo, int64_t *hi)

@@ -569,7 +569,8 @@ static void FN(plan)(const gconv_shape *s, int threads, int nonfinite, gk_plan *
        groups float32 7.1 -> 5.7 ms; dense 256 -> 128 channels of 56x56
        float32 10.0 -> 8.6 ms.  Phase mode fetches the next item's output
        rows too (pf_out_item): a store to a line outside the caches waits
-       for it to be read.  Batch 8 after 64 MB of other memory traffic, 2 threads:
+       for it to be read.  Batch 8 after 64 MB of other memory traffic, 2
+       threads:
        resnext50 stage 1 (128 channels, 56x56) float32 1.20 -> 0.99 ms,
        float64 2.42 -> 2.00 ms, stage 2 float32 0.95 -> 0.77 ms; timed
        alone, stage 1 float64 (51 MB, past the caches) 2.2 -> 1.9 ms, the
@@ -1088,8 +1089,8 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             FN(pf_out_item)(p, s, it + 1, y, &pfo);
         }
         const int64_t nblk = p->compact ? gk_ceil_div(rb * cb, P) : gk_ceil_div((rb - 1) * Ws + cb, P);
-        const int64_t pf_lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64), nblk) : 0;
-        const int64_t pfo_lines = pfo.nchan > 0 ? gk_ceil_div(pfo.nchan * gk_ceil_div(pfo.bytes, 64), nblk) : 0;
+        const int64_t pf_lines = gk_pf_lines(&pf, nblk);
+        const int64_t pfo_lines = gk_pf_lines(&pfo, nblk);
 #ifdef GK_OCV
         if (p->ocv) {
             /* blocks of up to opmax(mv) pixels of a row, mv channel vectors */
@@ -1333,10 +1334,8 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             pfo.bytes = bytes;
             pfo.nchan = oc1 - oc0;
         }
-        const int64_t lines = pf.nchan > 0 ? gk_ceil_div(pf.nchan * gk_ceil_div(pf.bytes, 64),
-                                                         ob1 - ob0) : 0;
-        const int64_t olines = pfo.nchan > 0 ? gk_ceil_div(pfo.nchan * gk_ceil_div(pfo.bytes, 64),
-                                                           ob1 - ob0) : 0;
+        const int64_t lines = gk_pf_lines(&pf, ob1 - ob0);
+        const int64_t olines = gk_pf_lines(&pfo, ob1 - ob0);
         for (int64_t ob = ob0; ob < ob1; ob++) {
             gk_pf_step(&pf, lines);
             gk_pf_step(&pfo, olines);
