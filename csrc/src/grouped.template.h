@@ -1318,18 +1318,31 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
         gk_pf pf, pfo;
         pf.nchan = pfo.nchan = 0;
         pf.chan = pf.pos = pfo.chan = pfo.pos = 0;
-        const int64_t ahead = (int64_t)GK_INPLACE_AHEAD * nvb * VL;
-        const int64_t next = start + ahead;
-        if (p->prefetch && pb + GK_INPLACE_AHEAD < p->npb && next < pplane) {
-            const int64_t bytes = (pplane - next < P ? pplane - next : P) * (int64_t)sizeof(TYPE);
+        const int64_t nblocks = p->items / p->nocc, bn = it / p->nocc + GK_INPLACE_AHEAD;
+        if (p->prefetch && bn < nblocks) {
+            /* the block GK_INPLACE_AHEAD blocks on in item order, in the
+               next plane when this one ends before (a 14x14 plane has 5
+               blocks, 2 of them were left unfetched); the depth taps are
+               never prefetched (see plan), so items have no depth here */
+            const int64_t pbn = bn % p->npb, gn = bn / p->npb % G, nn = bn / p->npb / G;
+            int64_t sn, len;
+            if (pbn < nfb) {
+                const int64_t v0 = pbn * p->nv;
+                sn = v0 * VL;
+                len = (p->nfullvec - v0 < p->nv ? p->nfullvec - v0 : p->nv) * VL;
+            } else {
+                sn = pplane - VL;
+                len = VL;
+            }
+            const int64_t bytes = len * (int64_t)sizeof(TYPE);
             if (occi + 1 == p->nocc) {
-                pf.base = (const char *)(a.x + ahead);
+                pf.base = (const char *)(x + (nn * s->in_channels + gn * s->cin_g) * s->in_plane + sn);
                 pf.stride = s->in_plane * (int64_t)sizeof(TYPE);
                 pf.bytes = bytes;
                 pf.nchan = p->K;
             }
             const int64_t oc0 = ob0 * p->mo, oc1 = ob1 * p->mo < coutg ? ob1 * p->mo : coutg;
-            pfo.base = (const char *)(a.out + oc0 * plane + next);
+            pfo.base = (const char *)(y + (nn * s->out_channels + gn * coutg + oc0) * plane + sn);
             pfo.stride = plane * (int64_t)sizeof(TYPE);
             pfo.bytes = bytes;
             pfo.nchan = oc1 - oc0;
