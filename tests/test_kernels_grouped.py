@@ -29,6 +29,10 @@ CASES = [
     # 1x1 with 80 -> 20 channels per group (shufflenet-like), plane 49
     ("1x1_80_to_20", 2, 1, 240, 60, 3, (7, 7), (1, 1), {}),
     ("1x1_20_to_80", 2, 2, 60, 240, 3, (7, 8), (1, 1), {}),
+    # the plane tails of several images side by side in one tile (batch 2
+    # and more, tails of at most half a vector): plane 20 = 16 + 4 (AVX-512
+    # float32), 13 images in two blocks of tails, 300 taps in two passes
+    ("1x1_tails_13_images", 2, 13, 600, 12, 2, (4, 5), (1, 1), {}),
     # 1x1 on a plane smaller than a vector: phase buffer instead
     ("1x1_small_plane", 2, 2, 6, 10, 2, (3, 3), (1, 1), {}),
     # 1x1, stride 2 (a downsampling shortcut): one phase of four
@@ -155,7 +159,7 @@ def test_no_bias(case, isa):
 
 
 THREAD_CASES = [c for c in CASES if c[0] in (
-    "1x1_inplace_tail", "1x1_20_to_80", "3x3_cin4_cout4", "3x3_cin24_cout24",
+    "1x1_inplace_tail", "1x1_20_to_80", "1x1_tails_13_images", "3x3_cin4_cout4", "3x3_cin24_cout24",
     "3x3_stride2", "5x5_cin12_cout48", "dense_tiny_plane", "1d_stride17",
     "1d_long", "1d_column_blocks", "3d_kd2_stride", "ocv_7x7_cout32", "ocv_cout80_stride2",
     "3d_temporal_311", "3d_temporal_strided")]

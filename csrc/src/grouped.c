@@ -157,6 +157,7 @@ typedef struct gk_plan {
     int64_t Wq, Ws, CB, ncb, RB, RBq, nrb, planes, plq;
     /* in place and columns */
     int64_t npb, nfullvec;           /* pixel blocks per plane; full vectors per plane */
+    int64_t ntail;                   /* in place: blocks of plane tails a group (see plan) */
     int64_t kc;                      /* taps per pixel tile */
     /* all */
     int64_t noff;                    /* entries of the offset table */
