@@ -1043,6 +1043,20 @@ static void FN(pf_out_item)(const gk_plan *p, const gconv_shape *s, int64_t it, 
 
 /* ---- one work item ----------------------------------------------------------- */
 
+/* In place: the vectors of block pb of a plane of pplane pixels, and its
+   first pixel (the last plane % VL pixels: one vector ending at the
+   plane's end). */
+static int FN(block_at)(const gk_plan *p, int64_t pplane, int64_t pb, int64_t *start)
+{
+    const int64_t v0 = pb * p->nv;
+    if (v0 < p->nfullvec) {
+        *start = v0 * VL;
+        return (int)(p->nfullvec - v0 < p->nv ? p->nfullvec - v0 : p->nv);
+    }
+    *start = pplane - VL;
+    return 1;
+}
+
 /* Runs the kernels of output-channel blocks [ob0, ob1) of a group on the
    prepared args (x, off, K, accumulate and segments set; w, bias and out at
    the group's first channel). */
@@ -1336,19 +1350,12 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             gk_valid(od * s->stride[0] - s->pad[0], s->dil[0], s->in[0], s->k[0], &klo, &khi);
             id0 = od * s->stride[0] - s->pad[0] + klo * s->dil[0];
         }
-        const int64_t nfb = gk_ceil_div(p->nfullvec, p->nv);
         int64_t start;
-        int nvb;
-        if (pb < nfb) {
-            const int64_t v0 = pb * p->nv;
-            nvb = (int)(p->nfullvec - v0 < p->nv ? p->nfullvec - v0 : p->nv);
-            start = v0 * VL;
+        const int nvb = FN(block_at)(p, pplane, pb, &start);
+        if (pb * p->nv < p->nfullvec) {
             runs[0].lane0 = 0;
             runs[0].len = (int64_t)nvb * VL;
         } else {
-            /* the last plane % VL pixels: one vector ending at the plane's end */
-            nvb = 1;
-            start = pplane - VL;
             runs[0].lane0 = VL - pplane % VL;
             runs[0].len = pplane % VL;
         }
@@ -1385,17 +1392,10 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                (a 14x14 plane has 5 blocks, 2 of them were left unfetched);
                the depth taps are never prefetched (see plan), so items have
                no depth here */
-            const int64_t pbn = bn % p->npb, gn = bn / p->npb % G, nn = bn / p->npb / G;
-            int64_t sn, len;
-            if (pbn < nfb) {
-                const int64_t v0 = pbn * p->nv;
-                sn = v0 * VL;
-                len = (p->nfullvec - v0 < p->nv ? p->nfullvec - v0 : p->nv) * VL;
-            } else {
-                sn = pplane - VL;
-                len = VL;
-            }
-            const int64_t bytes = len * (int64_t)sizeof(TYPE);
+            const int64_t gn = bn / p->npb % G, nn = bn / p->npb / G;
+            int64_t sn;
+            const int64_t bytes = FN(block_at)(p, pplane, bn % p->npb, &sn) * (int64_t)VL *
+                                  (int64_t)sizeof(TYPE);
             if (occi + 1 == p->nocc) {
                 pf.base = (const char *)(x + (nn * s->in_channels + gn * s->cin_g) * s->in_plane + sn);
                 pf.stride = s->in_plane * (int64_t)sizeof(TYPE);
