@@ -17,7 +17,7 @@ import numpy as np
 from ._api import conv1d, conv2d, conv3d
 from ._dispatch import available_backends
 
-__all__ = ["load_shapes", "make_case", "bench_case", "bench", "geomean", "summarize",
+__all__ = ["load_shapes", "make_case", "bench_case", "bench", "bench_dtypes", "geomean", "summarize",
            "layer_flops", "gemm_ceiling"]
 
 _FUNCTIONS = {1: conv1d, 2: conv2d, 3: conv3d}
@@ -87,6 +87,27 @@ def _callers(layer, batch, dtype, backends, threads):
     return calls
 
 
+def _alternate(calls, min_time, min_rounds, max_rounds):
+    """Calls the zero-argument callables in turn, round after round, for at
+    least min_rounds rounds and min_time seconds; ({name: [seconds]}, rounds)."""
+    times = {name: [] for name in calls}
+    order = list(calls.items())
+    start = time.perf_counter()
+    rounds = 0
+    while rounds < max_rounds and (rounds < min_rounds
+                                   or time.perf_counter() - start < min_time):
+        # Each round starts with the next callable, so that every one
+        # follows every other equally often: a thread pool still spinning
+        # after its own call slows whichever call comes next.
+        shift = rounds % len(order)
+        for name, call in order[shift:] + order[:shift]:
+            t0 = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - t0)
+        rounds += 1
+    return times, rounds
+
+
 def bench_case(layer, batch=1, dtype="float32", backends=None, threads=None,
                min_time=0.2, min_rounds=5, max_rounds=200):
     """Times the backends on one layer; returns {backend: row} where a row has
@@ -99,21 +120,7 @@ def bench_case(layer, batch=1, dtype="float32", backends=None, threads=None,
     for call in calls.values():           # warm up (and learn the output shape)
         out = call()
         out_shape = tuple(out.shape)
-    times = {name: [] for name in calls}
-    order = list(calls.items())
-    start = time.perf_counter()
-    rounds = 0
-    while rounds < max_rounds and (rounds < min_rounds
-                                   or time.perf_counter() - start < min_time):
-        # Each round starts with the next backend, so that every backend
-        # follows every other equally often: a thread pool still spinning
-        # after its own call slows whichever call comes next.
-        shift = rounds % len(order)
-        for name, call in order[shift:] + order[:shift]:
-            t0 = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - t0)
-        rounds += 1
+    times, rounds = _alternate(calls, min_time, min_rounds, max_rounds)
     flops = _flops(layer, batch, out_shape)
     rows = {}
     for name, ts in times.items():
@@ -126,6 +133,32 @@ def bench_case(layer, batch=1, dtype="float32", backends=None, threads=None,
                 t / s for t, s in zip(times["torch"], ts))
         rows[name] = row
     return rows
+
+
+def bench_dtypes(layer, batch=1, backend="c", threads=None, min_time=0.2,
+                 min_rounds=5, max_rounds=200):
+    """Times one backend's float64 against its own float32 on one layer,
+    the two alternated call by call with nothing else in between, so both
+    find the caches and the machine in the same state (next to another
+    backend, a float64 call follows that backend's float64 call, which can
+    be far slower and evict far more than its float32 one).
+
+    Returns a dict with the median seconds per dtype and ``f64_vs_f32``:
+    the median of the per-round ratios float32 time / float64 time, which
+    is float64's throughput as a share of float32's (the work is the same)."""
+    from ._threads import get_num_threads
+    threads = threads or get_num_threads()
+    calls = {dtype: _callers(layer, batch, dtype, [backend], threads)[backend]
+             for dtype in ("float32", "float64")}
+    for call in calls.values():           # warm up
+        call()
+    times, rounds = _alternate(calls, min_time, min_rounds, max_rounds)
+    return {"layer": layer["name"], "batch": batch, "backend": backend,
+            "seconds_float32": statistics.median(times["float32"]),
+            "seconds_float64": statistics.median(times["float64"]),
+            "f64_vs_f32": statistics.median(
+                a / b for a, b in zip(times["float32"], times["float64"])),
+            "rounds": rounds, "threads": threads}
 
 
 def bench(layers=None, batches=(1, 8), dtypes=("float32",), backends=None,

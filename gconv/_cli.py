@@ -387,6 +387,28 @@ def _table(rows, summary, backends):
     return "\n".join(lines)
 
 
+def _ratio_table(ratios, backends, geomean):
+    """float64 throughput / float32 throughput per layer, batch and backend."""
+    name_w = max([21] + [len(r["layer"]) for r in ratios])
+    index = {(r["layer"], r["batch"], r["backend"]): r["f64_vs_f32"] for r in ratios}
+    cases = []
+    for r in ratios:
+        if (r["layer"], r["batch"]) not in cases:
+            cases.append((r["layer"], r["batch"]))
+    lines = ["float64 throughput / float32 throughput, each backend's two dtypes "
+             "alternated call by call:",
+             f"{'layer':<{name_w}} {'batch':>5}" + "".join(f" {b:>8}" for b in backends)]
+    for layer, batch in cases:
+        lines.append(f"{layer:<{name_w}} {batch:>5}" + "".join(
+            f" {_fmt(index.get((layer, batch, b)), '.2f'):>8}" for b in backends))
+    lines.append("-" * len(lines[1]))
+    for batch in dict.fromkeys(batch for _, batch in cases):
+        lines.append(f"{'geometric mean':<{name_w}} {batch:>5}" + "".join(
+            f" {_fmt(geomean(r['f64_vs_f32'] for r in ratios if (r['batch'], r['backend']) == (batch, b)), '.2f'):>8}"
+            for b in backends))
+    return "\n".join(lines)
+
+
 def _write_json(path, payload):
     with open(path, "w") as f:
         json.dump(payload, f, indent=2)
@@ -547,7 +569,7 @@ def _busy():
 
 
 def _cmd_bench(args):
-    from ._bench import bench, gemm_ceiling, load_shapes, summarize
+    from ._bench import bench, bench_dtypes, gemm_ceiling, geomean, load_shapes, summarize
     from ._config import config
     from ._errors import GroupsError, ShapeError
     from ._threads import get_num_threads
@@ -650,6 +672,15 @@ def _cmd_bench(args):
         ceiling = {d: max(ceiling[d], gemm_ceiling(d)) for d in dtypes}
         for row in rows:
             row["gemm_share"] = row["gflops"] / ceiling[row["dtype"]]
+    ratios = []
+    if args.dtype_ratio:
+        cases = [(b, batch, layer) for b in backends for batch in batches
+                 for layer in layers]
+        for i, (b, batch, layer) in enumerate(cases):
+            progress(i, len(cases), layer, batch, f"float64 vs float32 on {b}")
+            ratios.append(bench_dtypes(layer, batch, b, threads,
+                                       min_time=timing["min_time"],
+                                       min_rounds=timing["min_rounds"]))
     if args.memory:
         from ._memory import extra_memory
         cases = [(layer, batch, dtype) for dtype in dtypes for batch in batches
@@ -681,6 +712,9 @@ def _cmd_bench(args):
         if args.memory:
             print("MB extra = memory one call needs beyond its input, weight and "
                   "output arrays (peak resident set, one child process per backend)")
+        if ratios:
+            print()
+            print(_ratio_table(ratios, backends, geomean))
         if any("vs_torch" in r for r in rows):
             print("vs torch = PyTorch's time / the backend's time (above 1: faster "
                   "than PyTorch's own convolution)")
@@ -693,6 +727,8 @@ def _cmd_bench(args):
                             "threads": threads, **timing},
                "gemm_ceiling_gflops": ceiling or None,
                "results": rows, "geomean": summary}
+    if ratios:
+        payload["dtype_ratio"] = ratios
     written = []
     try:
         if args.json == "-":
@@ -833,6 +869,11 @@ def _parser():
     tim.add_argument("--ceiling", action="store_true",
                      help="also measure the machine's GEMM throughput (NumPy matmul) "
                           "and show each layer's GFLOP/s as a share of it")
+    tim.add_argument("--dtype-ratio", action="store_true",
+                     help="also time each backend's float64 against its own float32, "
+                          "the two alternated call by call with no other backend in "
+                          "between, and show float64's throughput as a share of "
+                          "float32's")
     tim.add_argument("--memory", action="store_true",
                      help="also measure the memory each call needs beyond its arrays, "
                           "per backend in a child process (Linux)")

@@ -271,6 +271,32 @@ def test_bench_json_and_csv(tmp_path):
     assert f"wrote {json_path}" in out and f"wrote {csv_path}" in out
 
 
+def test_bench_dtype_ratio(tmp_path):
+    json_path = tmp_path / "r.json"
+    rc, out, err = run("bench", *TINY_LAYER, "--batch", "1,2", "--dtype-ratio",
+                       "--json", json_path, tmp_path=tmp_path)
+    assert rc == 0, err
+    backends = gconv.available_backends()
+    data = json.loads(json_path.read_text())
+    ratios = data["dtype_ratio"]
+    assert sorted((r["backend"], r["batch"]) for r in ratios) == sorted(
+        (b, n) for b in backends for n in (1, 2))
+    for r in ratios:
+        assert r["layer"] == "custom" and r["rounds"] >= 3
+        assert r["seconds_float32"] > 0 and r["seconds_float64"] > 0
+        assert r["f64_vs_f32"] > 0
+    assert "float64 throughput / float32 throughput" in out
+    table = out[out.index("float64 throughput / float32 throughput"):].splitlines()
+    assert table[1].split() == ["layer", "batch"] + backends
+    assert [l.split()[:2] for l in table[2:4]] == [["custom", "1"], ["custom", "2"]]
+    assert table[5].startswith("geometric mean")
+    # without the option: no ratio table, no key
+    rc, out, err = run("bench", *TINY_LAYER, "--backends", "numpy", "--json", json_path,
+                       tmp_path=tmp_path)
+    assert rc == 0, err
+    assert "dtype_ratio" not in json.loads(json_path.read_text())
+    assert "float64 throughput" not in out
+
 def test_bench_json_to_stdout(tmp_path):
     rc, out, err = run("bench", *TINY_LAYER, "--backends", "numpy", "--json", "-",
                        tmp_path=tmp_path)
