@@ -85,6 +85,15 @@ def test_benchmark_bodies_run(benchmarks):
             value = getattr(bench, method)(*params)
             if method.startswith("track_"):
                 assert value > 0
+        share = layers.LayersFloat64Share()
+        if backend not in available:
+            with pytest.raises(NotImplementedError):
+                share.setup(backend, "mbv2_dw_7", 1)
+        else:
+            share.setup(backend, "mbv2_dw_7", 1)
+            assert {d: share.calls[d]().dtype.name for d in share.calls} == {
+                "float32": "float32", "float64": "float64"}
+            assert share.track_f64_share(backend, "mbv2_dw_7", 1) > 0
         tiny = overhead.TinyCall()
         if backend in available:
             tiny.setup(backend)
@@ -114,7 +123,8 @@ def test_flops_match_the_output(benchmarks):
 
 def test_every_parameter_is_named(benchmarks):
     for cls in (benchmarks.layers.Layers, benchmarks.layers.LayersThroughput,
-                benchmarks.layers.LayersMemory, benchmarks.overhead.TinyCall):
+                benchmarks.layers.LayersMemory, benchmarks.layers.LayersFloat64Share,
+                benchmarks.overhead.TinyCall):
         assert len(cls.params) == len(cls.param_names)
     assert benchmarks.layers.LayersThroughput.track_gflops.unit == "GFLOP/s"
     assert re.fullmatch(r"[a-z_]+", "".join(benchmarks.layers.Layers.param_names))

@@ -80,3 +80,38 @@ class LayersMemory(_Layer):
 
     def peakmem_conv(self, backend, layer, batch, dtype):
         self.call()
+
+
+class LayersFloat64Share(_Layer):
+    """float64's throughput as a share of float32's on the same backend: the
+    two dtypes alternated call by call in one process (so both find the
+    same caches and machine state), the median of the per-round ratios
+    float32 time / float64 time. 0.5 is what twice the bytes and half the
+    vector lanes allow at best on compute- and memory-bound layers alike.
+    As with track_gflops, asv calls a rise "worse": here a rise is better."""
+
+    params = [BACKENDS, LAYER_NAMES, [1, 8]]
+    param_names = ["backend", "layer", "batch"]
+    timeout = 240
+
+    def setup(self, backend, layer, batch):
+        self.calls = {}
+        for dtype in ("float32", "float64"):
+            super().setup(backend, layer, batch, dtype)
+            self.calls[dtype] = self.call
+
+    def track_f64_share(self, backend, layer, batch):
+        """At least 3 rounds and 0.1 s."""
+        ratios = []
+        start = time.perf_counter()
+        while len(ratios) < 3 or (time.perf_counter() - start < 0.1 and len(ratios) < 50):
+            order = ("float32", "float64") if len(ratios) % 2 == 0 else ("float64", "float32")
+            seconds = {}
+            for dtype in order:
+                t0 = time.perf_counter()
+                self.calls[dtype]()
+                seconds[dtype] = time.perf_counter() - t0
+            ratios.append(seconds["float32"] / seconds["float64"])
+        return statistics.median(ratios)
+
+    track_f64_share.unit = "float64 / float32 throughput"
