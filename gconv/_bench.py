@@ -17,8 +17,8 @@ import numpy as np
 from ._api import conv1d, conv2d, conv3d
 from ._dispatch import available_backends
 
-__all__ = ["load_shapes", "make_case", "bench_case", "bench", "bench_dtypes", "geomean", "summarize",
-           "layer_flops", "gemm_ceiling"]
+__all__ = ["load_shapes", "make_case", "bench_case", "bench", "bench_dtypes", "geomean",
+           "summarize", "layer_flops", "gemm_ceiling"]
 
 _FUNCTIONS = {1: conv1d, 2: conv2d, 3: conv3d}
 

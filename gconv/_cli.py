@@ -387,25 +387,26 @@ def _table(rows, summary, backends):
     return "\n".join(lines)
 
 
-def _ratio_table(ratios, backends, geomean):
-    """float64 throughput / float32 throughput per layer, batch and backend."""
-    name_w = max([21] + [len(r["layer"]) for r in ratios])
+def _ratio_table(ratios, backends):
+    """float64 throughput / float32 throughput per layer, batch and backend,
+    with the geometric mean per batch and backend."""
+    from ._bench import geomean
     index = {(r["layer"], r["batch"], r["backend"]): r["f64_vs_f32"] for r in ratios}
-    cases = []
-    for r in ratios:
-        if (r["layer"], r["batch"]) not in cases:
-            cases.append((r["layer"], r["batch"]))
+    cases = list(dict.fromkeys((r["layer"], r["batch"]) for r in ratios))
+    name_w = max([21] + [len(layer) for layer, _ in cases])
     lines = ["float64 throughput / float32 throughput, each backend's two dtypes "
              "alternated call by call:",
              f"{'layer':<{name_w}} {'batch':>5}" + "".join(f" {b:>8}" for b in backends)]
     for layer, batch in cases:
-        lines.append(f"{layer:<{name_w}} {batch:>5}" + "".join(
-            f" {_fmt(index.get((layer, batch, b)), '.2f'):>8}" for b in backends))
+        values = [index.get((layer, batch, b)) for b in backends]
+        lines.append(f"{layer:<{name_w}} {batch:>5}"
+                     + "".join(f" {_fmt(v, '.2f'):>8}" for v in values))
     lines.append("-" * len(lines[1]))
     for batch in dict.fromkeys(batch for _, batch in cases):
-        lines.append(f"{'geometric mean':<{name_w}} {batch:>5}" + "".join(
-            f" {_fmt(geomean(r['f64_vs_f32'] for r in ratios if (r['batch'], r['backend']) == (batch, b)), '.2f'):>8}"
-            for b in backends))
+        means = [geomean(v for (_, n, b), v in index.items() if (n, b) == (batch, name))
+                 for name in backends]
+        lines.append(f"{'geometric mean':<{name_w}} {batch:>5}"
+                     + "".join(f" {_fmt(m, '.2f'):>8}" for m in means))
     return "\n".join(lines)
 
 
@@ -569,7 +570,7 @@ def _busy():
 
 
 def _cmd_bench(args):
-    from ._bench import bench, bench_dtypes, gemm_ceiling, geomean, load_shapes, summarize
+    from ._bench import bench, bench_dtypes, gemm_ceiling, load_shapes, summarize
     from ._config import config
     from ._errors import GroupsError, ShapeError
     from ._threads import get_num_threads
@@ -712,9 +713,6 @@ def _cmd_bench(args):
         if args.memory:
             print("MB extra = memory one call needs beyond its input, weight and "
                   "output arrays (peak resident set, one child process per backend)")
-        if ratios:
-            print()
-            print(_ratio_table(ratios, backends, geomean))
         if any("vs_torch" in r for r in rows):
             print("vs torch = PyTorch's time / the backend's time (above 1: faster "
                   "than PyTorch's own convolution)")
@@ -722,6 +720,9 @@ def _cmd_bench(args):
             reason = info["backends"].get("torch")
             print("no speed relative to PyTorch: " + (reason or "torch was not timed "
                                                       "(add it to --backends)"))
+        if ratios:
+            print()
+            print(_ratio_table(ratios, backends))
     payload = {"gconv": __version__, "config": info, "environment": _environment(),
                "settings": {"batches": batches, "dtypes": dtypes, "backends": backends,
                             "threads": threads, **timing},
