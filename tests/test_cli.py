@@ -297,6 +297,7 @@ def test_bench_dtype_ratio(tmp_path):
     assert "dtype_ratio" not in json.loads(json_path.read_text())
     assert "float64 throughput" not in out
 
+
 def test_bench_json_to_stdout(tmp_path):
     rc, out, err = run("bench", *TINY_LAYER, "--backends", "numpy", "--json", "-",
                        tmp_path=tmp_path)

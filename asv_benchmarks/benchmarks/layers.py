@@ -12,6 +12,16 @@ import time
 from .common import BACKENDS, LAYER_NAMES, LAYERS, conv_function, make_case, require_backend
 
 
+def _samples(measure):
+    """measure() repeated at least 3 times and for 0.1 s (at most 50 times):
+    the values, for a median."""
+    values = []
+    start = time.perf_counter()
+    while len(values) < 3 or (time.perf_counter() - start < 0.1 and len(values) < 50):
+        values.append(measure())
+    return values
+
+
 class _Layer:
     """Builds the arrays and makes one (untimed) call in setup: it warms the
     caches and fails early on a wrong result shape."""
@@ -57,13 +67,12 @@ class LayersThroughput(_Layer):
     def track_gflops(self, backend, layer, batch, dtype):
         """The layer's FLOPs (2 per multiply-add) over the median time of at
         least 3 calls and 0.1 s."""
-        times = []
-        start = time.perf_counter()
-        while len(times) < 3 or (time.perf_counter() - start < 0.1 and len(times) < 50):
+        def seconds():
             t0 = time.perf_counter()
             self.call()
-            times.append(time.perf_counter() - t0)
-        return self.flops / statistics.median(times) / 1e9
+            return time.perf_counter() - t0
+
+        return self.flops / statistics.median(_samples(seconds)) / 1e9
 
     track_gflops.unit = "GFLOP/s"
 
@@ -102,16 +111,19 @@ class LayersFloat64Share(_Layer):
 
     def track_f64_share(self, backend, layer, batch):
         """At least 3 rounds and 0.1 s."""
-        ratios = []
-        start = time.perf_counter()
-        while len(ratios) < 3 or (time.perf_counter() - start < 0.1 and len(ratios) < 50):
-            order = ("float32", "float64") if len(ratios) % 2 == 0 else ("float64", "float32")
+        rounds = 0
+
+        def ratio():
+            nonlocal rounds
+            order = ("float32", "float64") if rounds % 2 == 0 else ("float64", "float32")
+            rounds += 1
             seconds = {}
             for dtype in order:
                 t0 = time.perf_counter()
                 self.calls[dtype]()
                 seconds[dtype] = time.perf_counter() - t0
-            ratios.append(seconds["float32"] / seconds["float64"])
-        return statistics.median(ratios)
+            return seconds["float32"] / seconds["float64"]
+
+        return statistics.median(_samples(ratio))
 
     track_f64_share.unit = "float64 / float32 throughput"
