@@ -93,6 +93,15 @@ static void gk_pf_step(gk_pf *pf, int64_t lines)
 #endif
 }
 
+static inline void gk_prefetch(const char *p)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p, 0, 2);
+#else
+    (void)p;
+#endif
+}
+
 #define GK_CAT3_(a, b, c) a##_##b##_##c
 #define GK_CAT3(a, b, c) GK_CAT3_(a, b, c)
 
@@ -138,6 +147,7 @@ typedef struct gk_tapset {
 #define GK_PHASE_BUF 65536  /* elements: phase buffer per thread, soft cap */
 #define GK_MIN_FLOPS_PER_THREAD 400000.0
 #define GK_PREFETCH_BYTES 8.0e6     /* see plan: inputs larger than this are prefetched */
+#define GK_WPF_LINES 8192            /* the next item's weights are prefetched up to this */
 #define GK_INPLACE_AHEAD 2          /* in place: blocks ahead that are prefetched */
 #define GK_MAX_THREADS 256
 

@@ -137,6 +137,8 @@ typedef struct FN(oargs) {
     int64_t ldo;
     int64_t xs;                 /* rows of a pass after the first: pixel p of
                                    row r at x[tap[k].off + r * xs + p] */
+    const char *pf;             /* cache lines fetched one a tap, from pf on */
+    int64_t npf;                /* (at most K of them) */
 } FN(oargs);
 
 /* acc[p][v] = bias, += w[k][v] * x_k[p] for the listed taps k in order (the
@@ -163,9 +165,11 @@ GK_INLINE GTARGET void FN(obody)(const FN(oargs) *a, const int MV, const int P, 
     }
     const TYPE *w = a->w, *x = a->x;
     const gk_tap *tap = a->tap;
-    const int64_t K = a->K;
+    const int64_t K = a->K, npf = a->npf;
     for (int64_t k = 0; k < K; k++) {
         const TYPE *xk = x + tap[k].off, *wk = w + tap[k].wo * a->ldw;
+        if (k < npf)
+            gk_prefetch(a->pf + k * 64);
         const TYPE *xr[GK_ORMAX];
         GK_UNROLL
         for (int r = 0; r < R; r++)
@@ -235,32 +239,30 @@ static int FN(opmax)(int mv)
     return pm;
 }
 
-/* The weights of group g with the channels contiguous, in blocks of bw
-   channels (a multiple of VL; the last block may be narrower): block b of
-   width n at wt + (g * coutg + b * bw) * K holds tap k, channel b * bw + o
-   at k * n + o.  A kernel call then reads its weights as one stream,
+/* The weights of channels [o0, o1) of group g (a multiple of VL of them)
+   with the channels contiguous: tap k, channel o0 + o at dst[k * n + o],
+   n = o1 - o0.  A kernel call then reads its weights as one stream,
    not a few vectors of each row of coutg channels.  Batch 8, 2 threads,
    float64: AlexNet conv2 (g2, 128 channels a group) 15.3 -> 14.1 ms,
    conv4 (192) 7.8 -> 7.4 ms, 1-D 128 taps on 48 channels a group 79 ->
-   74 ms; float32 unchanged.  Returns non-zero when a weight is infinite or NaN (w * 0 is then NaN,
-   not 0, and the taps over padding must be computed). */
-static GTARGET int FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt,
-                                         int64_t g, int64_t bw)
+   74 ms; float32 unchanged.  Returns non-zero when a weight is infinite or
+   NaN (w * 0 is then NaN, not 0, and the taps over padding must be
+   computed). */
+static GTARGET int FN(transpose_weights)(const gconv_shape *s, const TYPE *w, TYPE *dst,
+                                         int64_t g, int64_t o0, int64_t o1)
 {
-    const int64_t K = s->cin_g * s->k_volume, coutg = s->cout_g;
+    const int64_t K = s->cin_g * s->k_volume, coutg = s->cout_g, n = o1 - o0;
     const TYPE *wg = w + g * coutg * K;
     /* sums of w * 0 (four chains): NaN once a weight is not finite */
     VT nf[4] = {V_SET1((TYPE)0), V_SET1((TYPE)0), V_SET1((TYPE)0), V_SET1((TYPE)0)};
-    for (int64_t o0 = 0; o0 < coutg; o0 += VL) {
-        const int64_t b0 = o0 - o0 % bw;                  /* its block */
-        const int64_t n = coutg - b0 < bw ? coutg - b0 : bw;   /* the block's width */
-        TYPE *tg = wt + (g * coutg + b0) * K + o0 % bw;
+    for (int64_t o = o0; o < o1; o += VL) {
+        TYPE *tg = dst + (o - o0);
         for (int64_t k0 = 0; k0 < K; k0 += VL) {
             const int kn = (int)(K - k0 < VL ? K - k0 : VL);
             VT r[VL], c[VL];
             GK_UNROLL
             for (int i = 0; i < VL; i++)
-                r[i] = V_LOADZ(wg + (o0 + i) * K + k0, 0, kn);
+                r[i] = V_LOADZ(wg + (o + i) * K + k0, 0, kn);
             V_TRANSPOSE(r, c);
             GK_UNROLL
             for (int i = 0; i < VL; i++) {
@@ -1078,15 +1080,53 @@ static GTARGET void FN(blocks)(const gk_plan *p, FN(kargs) *a, int nvb,
     a->out = out;
 }
 
+/* A thread's weights for the kernels with the channels along the vectors:
+   the blocks of the (group, channel range) of its last item, transposed
+   when an item needs another, and for each block whether a weight is not
+   finite.  Against transposing all the weights before the items (writing
+   and reading back as many bytes as the weights, outside the caches when
+   they are large), with the next item's weights prefetched while one
+   computes: 2048 channels of 7x7 in 32 groups, 3x3, batch 1, 2 threads,
+   float64 1.56-1.71 -> 1.14-1.22 ms, after 64 MB of other memory traffic
+   2.09-2.41 -> 1.34-1.62 ms; float32 after that traffic 0.91-1.19 ->
+   0.63-0.80 ms (medians of 3 runs each) */
+typedef struct FN(wcache) {
+    TYPE *w;                    /* mv * VL * K elements a block */
+    int *nonfinite;             /* a flag a block */
+    int64_t tag;                /* group * nocc + channel range; -1: none */
+} FN(wcache);
+
 /* ts: the taps of the kernels with the channels along the vectors, by class
    when skip is non-zero (else the list of all taps). */
+#ifdef GK_OCV
+/* The share of the nl cache lines from nw that a kernel call fetches (one
+   a tap, the lines past its K taps at once): those up to the fraction
+   pix / pixall of them, from *done on. */
+static void FN(wpf)(FN(oargs) *a, const TYPE *nw, int64_t nl, int64_t *done, int64_t pix,
+                    int64_t pixall)
+{
+    const int64_t to = nl / pixall * pix + nl % pixall * pix / pixall, n = to - *done;
+    if (n <= 0) {
+        a->pf = NULL;
+        a->npf = 0;
+        return;
+    }
+    a->pf = (const char *)(const void *)nw + *done * 64;
+    a->npf = n < a->K ? n : a->K;
+    for (int64_t l = a->npf; l < n; l++)
+        gk_prefetch(a->pf + l * 64);
+    *done = to;
+}
+#endif
+
 static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
-                             const TYPE *w, const TYPE *wt, const TYPE *bias,
+                             const TYPE *w, const TYPE *wt, FN(wcache) *wc, const TYPE *bias,
                              const TYPE *x, TYPE *y, const int64_t *off,
                              const int64_t *offt, const gk_tapset *ts, int skip,
                              TYPE *buf)
 {
     (void)wt;
+    (void)wc;
     (void)ts;
     (void)skip;
     const int64_t G = s->groups, coutg = s->cout_g, plane = s->out_plane;
@@ -1139,16 +1179,43 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             /* the taps of this output depth and of each row */
             const gk_tap *full = ts->tap + (int64_t)ts->ndc * ts->nhc * p->K;
             const int dc = skip ? gk_tap_class(ts, s, 0, od) : 0;
+            const int64_t bw = (int64_t)p->mv * VL, oc0 = ob0 * bw;
+            const int64_t tag = g * p->nocc + occi;
+            if (wc->tag != tag) {
+                for (int64_t ob = ob0; ob < ob1; ob++) {
+                    const int64_t o1 = (ob + 1) * bw < coutg ? (ob + 1) * bw : coutg;
+                    wc->nonfinite[ob - ob0] =
+                        FN(transpose_weights)(s, w, wc->w + (ob * bw - oc0) * p->K, g, ob * bw, o1);
+                }
+                wc->tag = tag;
+            }
+            /* the next item's weights when they are others, a share of
+               them at each kernel call */
+            const TYPE *nw = NULL;
+            int64_t nwl = 0, pfdone = 0, pixdone = 0;
+            const int64_t pixall = (ob1 - ob0) * rb * cb;
+            if (it + 1 < p->items) {
+                const gk_pos q2 = gk_item_pos(p, s, it + 1);
+                if (q2.g * p->nocc + q2.occi != tag) {
+                    const int64_t a0 = q2.occi * p->occ * bw;
+                    const int64_t a1 = a0 + p->occ * bw < coutg ? a0 + p->occ * bw : coutg;
+                    nw = w + (q2.g * coutg + a0) * p->K;
+                    nwl = (a1 - a0) * p->K * (int64_t)sizeof(TYPE) / 64;
+                    if (nwl > GK_WPF_LINES)
+                        nwl = 0;
+                }
+            }
             /* channel blocks outside: their weights stay in the cache */
             for (int64_t ob = ob0; ob < ob1; ob++) {
-                const int64_t oc = ob * p->mv * VL;
+                const int64_t oc = ob * bw;
                 const int mv = (int)((coutg - oc) / VL < p->mv ? (coutg - oc) / VL : p->mv);
-                oa.w = wt + (g * coutg + oc) * p->K;
+                const int skipb = skip && !wc->nonfinite[ob - ob0];
+                oa.w = wc->w + (oc - oc0) * p->K;
                 oa.ldw = (int64_t)mv * VL;
                 oa.bias = bg != NULL ? bg + oc : NULL;
                 for (int64_t i = 0; i < rb;) {
                     int hc = 0;
-                    if (skip) {
+                    if (skipb) {
                         hc = dc * ts->nhc + gk_tap_class(ts, s, 1, oh0 + i);
                         oa.tap = ts->tap + hc * p->K;
                         oa.K = ts->cnt[hc];
@@ -1165,7 +1232,7 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                            of them a kernel takes */
                         int same = 1;
                         while (same < GK_ORMAX && i + same < rb &&
-                               (!skip || dc * ts->nhc + gk_tap_class(ts, s, 1, oh0 + i + same) == hc))
+                               (!skipb || dc * ts->nhc + gk_tap_class(ts, s, 1, oh0 + i + same) == hc))
                             same++;
                         for (R = same; R > 1 && FN(ortab)[mv][R][cb] == NULL; R--)
                             ;
@@ -1176,6 +1243,8 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                         oa.x = buf + i * Ws;
                         oa.xs = Ws;
                         oa.out = a.out + oc * plane + (oh0 + i) * OW;
+                        pixdone += R * cb;
+                        FN(wpf)(&oa, nw, nwl, &pfdone, pixdone, pixall);
                         FN(ortab)[mv][R][cb](&oa);
                         i += R;
                         continue;
@@ -1184,6 +1253,8 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                         const int np = (int)(cb - j0 < pc ? cb - j0 : pc);
                         oa.x = buf + i * Ws + j0;
                         oa.out = a.out + oc * plane + (oh0 + i) * OW + ow0 + j0;
+                        pixdone += np;
+                        FN(wpf)(&oa, nw, nwl, &pfdone, pixdone, pixall);
                         FN(otab)[mv][np](&oa);
                     }
                     i++;
@@ -1452,10 +1523,16 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     gk_tapset ts;
     memset(&ts, 0, sizeof ts);
     const int64_t ntap = p.ocv ? gk_tapset_plan(s, p.K, &ts) : 0;
+    /* a thread's transposed weights (ocv): occ blocks of mv * VL channels
+       and their flags */
+    const int64_t wcw = p.ocv ? gk_bytes(p.occ * p.mv * VL * p.K, sizeof(TYPE)) : 0;
+    const int64_t wcn = p.ocv ? gk_bytes(p.occ, sizeof(int)) : 0;
+    const int64_t wcb = wcw < 0 || wcn < 0 ? -1 : gk_add_bytes(wcw, wcn);
     const int64_t part[4] = {
         gk_bytes(p.noff + nofft, sizeof(int64_t)),
         gk_bytes(p.bufsz > 0 ? p.bufsz * p.nt : 0, sizeof(TYPE)),
-        gk_bytes(p.ocv || reorder ? s->weight_elements : 0, sizeof(TYPE)),
+        p.ocv ? (wcb < 0 || wcb > INT64_MAX / 4 / p.nt ? -1 : wcb * p.nt)
+              : gk_bytes(reorder ? s->weight_elements : 0, sizeof(TYPE)),
         gk_bytes(ntap, sizeof(gk_tap)),
     };
     int64_t total = 0;
@@ -1466,7 +1543,8 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
         return GCONV_ERR_NO_MEMORY;
     int64_t *off = (int64_t *)(void *)mem;
     TYPE *buf = p.bufsz > 0 ? (TYPE *)(void *)(mem + part[0]) : NULL;
-    TYPE *wt = p.ocv || reorder ? (TYPE *)(void *)(mem + part[0] + part[1]) : NULL;
+    TYPE *wt = reorder ? (TYPE *)(void *)(mem + part[0] + part[1]) : NULL;
+    char *wcmem = mem + part[0] + part[1];
     if (p.ocv)
         ts.tap = (gk_tap *)(void *)(mem + part[0] + part[1] + part[2]);
     int64_t *offt = off + p.noff;   /* tap j of a tile: row j */
@@ -1512,51 +1590,41 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
         if (p.ocv)
             gk_tapset_fill(s, p.K, off, &ts);
     }
-    /* the taps over padding are left out when every weight is finite, which
-       the transpose of the weights finds out */
-    int nonfinite = 0;
+    /* the taps over padding are left out of the blocks whose weights are
+       finite, which their transpose finds out */
+    const int skip = ts.ndc > 0;
     const int64_t nmain = p.items - s->groups * p.ntail * p.nocc;
 
     if (p.nt > 1) {
         GCONV_PRAGMA(omp parallel num_threads(p.nt))
         {
-            TYPE *mybuf = buf != NULL ? buf + (int64_t)gk_thread_id() * p.bufsz : NULL;
-#ifdef GK_OCV
-            if (p.ocv) {
-                GCONV_PRAGMA(omp for schedule(static) reduction(|:nonfinite))
-                for (int64_t g = 0; g < s->groups; g++)
-                    nonfinite |= FN(transpose_weights)(s, w, wt, g, (int64_t)p.mv * VL);
-            }
-#endif
+            const int tid = gk_thread_id();
+            TYPE *mybuf = buf != NULL ? buf + (int64_t)tid * p.bufsz : NULL;
+            char *wm = wcmem + (int64_t)tid * wcb;
+            FN(wcache) wc = {(TYPE *)(void *)wm, (int *)(void *)(wm + wcw), -1};
             if (reorder) {
                 GCONV_PRAGMA(omp for schedule(static))
                 for (int64_t g = 0; g < s->groups; g++)
                     FN(reorder_weights)(s, w, wt, g);
             }
-            const int skip = ts.ndc > 0 && !nonfinite;
             /* the blocks of plane tails cost less than the others: each
                kind split evenly among the threads (one loop over all the
                items left one thread with most of them; float32 912 -> 912
                channels of 7x7 at batch 2 took 25 % longer) */
             GCONV_PRAGMA(omp for schedule(static) nowait)
             for (int64_t it = 0; it < nmain; it++)
-                FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, &ts, skip, mybuf);
+                FN(item)(&p, s, it, w, wt, &wc, bias, x, y, off, offt, &ts, skip, mybuf);
             GCONV_PRAGMA(omp for schedule(static))
             for (int64_t it = nmain; it < p.items; it++)
-                FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, &ts, skip, mybuf);
+                FN(item)(&p, s, it, w, wt, &wc, bias, x, y, off, offt, &ts, skip, mybuf);
         }
     } else {
-#ifdef GK_OCV
-        if (p.ocv)
-            for (int64_t g = 0; g < s->groups; g++)
-                nonfinite |= FN(transpose_weights)(s, w, wt, g, (int64_t)p.mv * VL);
-#endif
+        FN(wcache) wc = {(TYPE *)(void *)wcmem, (int *)(void *)(wcmem + wcw), -1};
         if (reorder)
             for (int64_t g = 0; g < s->groups; g++)
                 FN(reorder_weights)(s, w, wt, g);
-        const int skip = ts.ndc > 0 && !nonfinite;
         for (int64_t it = 0; it < p.items; it++)
-            FN(item)(&p, s, it, w, wt, bias, x, y, off, offt, &ts, skip, buf);
+            FN(item)(&p, s, it, w, wt, &wc, bias, x, y, off, offt, &ts, skip, buf);
     }
     gconv__free(mem);
     return GCONV_OK;
