@@ -147,7 +147,7 @@ typedef struct gk_tapset {
 #define GK_PHASE_BUF 65536  /* elements: phase buffer per thread, soft cap */
 #define GK_MIN_FLOPS_PER_THREAD 400000.0
 #define GK_PREFETCH_BYTES 8.0e6     /* see plan: inputs larger than this are prefetched */
-#define GK_WPF_LINES 8192            /* the next item's weights are prefetched up to this */
+#define GK_WLOCAL_BYTES 524288.0     /* ocv: a thread's own copy of a group's weights up to this */
 #define GK_INPLACE_AHEAD 2          /* in place: blocks ahead that are prefetched */
 #define GK_MAX_THREADS 256
 

@@ -1081,19 +1081,27 @@ static GTARGET void FN(blocks)(const gk_plan *p, FN(kargs) *a, int nvb,
 }
 
 /* A thread's weights for the kernels with the channels along the vectors:
-   the blocks of the (group, channel range) of its last item, transposed
-   when an item needs another, and for each block whether a weight is not
-   finite.  Against transposing all the weights before the items (writing
-   and reading back as many bytes as the weights, outside the caches when
-   they are large), with the next item's weights prefetched while one
-   computes: 2048 channels of 7x7 in 32 groups, 3x3, batch 1, 2 threads,
-   float64 1.56-1.71 -> 1.14-1.22 ms, after 64 MB of other memory traffic
-   2.09-2.41 -> 1.34-1.62 ms; float32 after that traffic 0.91-1.19 ->
-   0.63-0.80 ms (medians of 3 runs each) */
+   the blocks of one group, each transposed when an item first needs it,
+   and for each block whether a weight is not finite.  Against transposing
+   all the weights before the items (writing and reading back as many
+   bytes as the weights, outside the caches when they are large), with the
+   next item's weights prefetched while one computes: 2048 channels of 7x7
+   in 32 groups, 3x3, batch 1, 2 threads, float64 1.56-1.71 -> 1.14-1.22
+   ms, after 64 MB of other memory traffic 2.09-2.41 -> 1.34-1.62 ms;
+   float32 after that traffic 0.91-1.19 -> 0.63-0.80 ms (medians of 3 runs
+   each).  Larger groups keep one shared copy, its blocks transposed by all
+   the threads before the items (by groups before, one thread for one
+   group): 512 -> 512 channels of 7x7, float32, batch 1, after that
+   traffic, 2.19-2.26 -> 1.86-1.97 ms. */
 typedef struct FN(wcache) {
-    TYPE *w;                    /* mv * VL * K elements a block */
-    int *nonfinite;             /* a flag a block */
-    int64_t tag;                /* group * nocc + channel range; -1: none */
+    char *mem;                  /* a copy: block b's weights at b * mv * VL * K
+                                   elements, then from wbytes a state a block
+                                   (-1: not there, else nonfinite) */
+    int64_t bytes, wbytes;      /* of a copy */
+    int64_t g;                  /* the group the copy holds; -1: none */
+    int shared;                 /* groups of more than GK_WLOCAL_BYTES: a
+                                   copy a group at mem + g * bytes, all
+                                   transposed before the items */
 } FN(wcache);
 
 /* ts: the taps of the kernels with the channels along the vectors, by class
@@ -1179,38 +1187,43 @@ static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
             /* the taps of this output depth and of each row */
             const gk_tap *full = ts->tap + (int64_t)ts->ndc * ts->nhc * p->K;
             const int dc = skip ? gk_tap_class(ts, s, 0, od) : 0;
-            const int64_t bw = (int64_t)p->mv * VL, oc0 = ob0 * bw;
-            const int64_t tag = g * p->nocc + occi;
-            if (wc->tag != tag) {
-                for (int64_t ob = ob0; ob < ob1; ob++) {
-                    const int64_t o1 = (ob + 1) * bw < coutg ? (ob + 1) * bw : coutg;
-                    wc->nonfinite[ob - ob0] =
-                        FN(transpose_weights)(s, w, wc->w + (ob * bw - oc0) * p->K, g, ob * bw, o1);
-                }
-                wc->tag = tag;
-            }
-            /* the next item's weights when they are others, a share of
-               them at each kernel call */
+            const int64_t bw = (int64_t)p->mv * VL;
+            char *cm = wc->shared ? wc->mem + g * wc->bytes : wc->mem;
+            TYPE *wb = (TYPE *)(void *)cm;
+            int *st = (int *)(void *)(cm + wc->wbytes);
             const TYPE *nw = NULL;
             int64_t nwl = 0, pfdone = 0, pixdone = 0;
             const int64_t pixall = (ob1 - ob0) * rb * cb;
-            if (it + 1 < p->items) {
-                const gk_pos q2 = gk_item_pos(p, s, it + 1);
-                if (q2.g * p->nocc + q2.occi != tag) {
-                    const int64_t a0 = q2.occi * p->occ * bw;
-                    const int64_t a1 = a0 + p->occ * bw < coutg ? a0 + p->occ * bw : coutg;
-                    nw = w + (q2.g * coutg + a0) * p->K;
-                    nwl = (a1 - a0) * p->K * (int64_t)sizeof(TYPE) / 64;
-                    if (nwl > GK_WPF_LINES)
-                        nwl = 0;
+            if (!wc->shared) {
+                if (wc->g != g) {
+                    for (int64_t ob = 0; ob < p->nob; ob++)
+                        st[ob] = -1;
+                    wc->g = g;
+                }
+                for (int64_t ob = ob0; ob < ob1; ob++)
+                    if (st[ob] < 0) {
+                        const int64_t o1 = (ob + 1) * bw < coutg ? (ob + 1) * bw : coutg;
+                        st[ob] = FN(transpose_weights)(s, w, wb + ob * bw * p->K, g, ob * bw, o1);
+                    }
+                /* the next item's weights when this thread has not
+                   transposed them, a share of them at each kernel call */
+                if (it + 1 < p->items) {
+                    const gk_pos q2 = gk_item_pos(p, s, it + 1);
+                    const int64_t b2 = q2.occi * p->occ;
+                    if (q2.g != g || st[b2] < 0) {
+                        const int64_t a0 = b2 * bw;
+                        const int64_t a1 = a0 + p->occ * bw < coutg ? a0 + p->occ * bw : coutg;
+                        nw = w + (q2.g * coutg + a0) * p->K;
+                        nwl = (a1 - a0) * p->K * (int64_t)sizeof(TYPE) / 64;
+                    }
                 }
             }
             /* channel blocks outside: their weights stay in the cache */
             for (int64_t ob = ob0; ob < ob1; ob++) {
                 const int64_t oc = ob * bw;
                 const int mv = (int)((coutg - oc) / VL < p->mv ? (coutg - oc) / VL : p->mv);
-                const int skipb = skip && !wc->nonfinite[ob - ob0];
-                oa.w = wc->w + (oc - oc0) * p->K;
+                const int skipb = skip && !st[ob];
+                oa.w = wb + oc * p->K;
                 oa.ldw = (int64_t)mv * VL;
                 oa.bias = bg != NULL ? bg + oc : NULL;
                 for (int64_t i = 0; i < rb;) {
@@ -1502,6 +1515,31 @@ static void FN(reorder_weights)(const gconv_shape *s, const TYPE *w, TYPE *wt, i
                 wt[o * K + kd * C + c] = w[o * K + c * KD + kd];
 }
 
+#ifdef GK_OCV
+/* Block t % nob of group t / nob into the group's shared copy (wcache). */
+static void FN(transpose_block)(const gk_plan *p, const gconv_shape *s, const TYPE *w,
+                                char *mem, int64_t bytes, int64_t wbytes, int64_t t)
+{
+    const int64_t g = t / p->nob, ob = t % p->nob, bw = (int64_t)p->mv * VL;
+    const int64_t o1 = (ob + 1) * bw < s->cout_g ? (ob + 1) * bw : s->cout_g;
+    char *cm = mem + g * bytes;
+    ((int *)(void *)(cm + wbytes))[ob] =
+        FN(transpose_weights)(s, w, (TYPE *)(void *)cm + ob * bw * p->K, g, ob * bw, o1);
+}
+#else
+static void FN(transpose_block)(const gk_plan *p, const gconv_shape *s, const TYPE *w,
+                                char *mem, int64_t bytes, int64_t wbytes, int64_t t)
+{
+    (void)p;
+    (void)s;
+    (void)w;
+    (void)mem;
+    (void)bytes;
+    (void)wbytes;
+    (void)t;
+}
+#endif
+
 static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bias,
                             const TYPE *x, TYPE *y, int threads)
 {
@@ -1523,15 +1561,18 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
     gk_tapset ts;
     memset(&ts, 0, sizeof ts);
     const int64_t ntap = p.ocv ? gk_tapset_plan(s, p.K, &ts) : 0;
-    /* a thread's transposed weights (ocv): occ blocks of mv * VL channels
-       and their flags */
-    const int64_t wcw = p.ocv ? gk_bytes(p.occ * p.mv * VL * p.K, sizeof(TYPE)) : 0;
-    const int64_t wcn = p.ocv ? gk_bytes(p.occ, sizeof(int)) : 0;
+    /* the transposed weights (ocv): the nob blocks of mv * VL channels of
+       a group and their states, for each thread or (shared) each group */
+    const int64_t gw = p.nob * p.mv * VL * p.K;
+    const int shared = p.ocv && (double)gw * sizeof(TYPE) > GK_WLOCAL_BYTES;
+    const int64_t ncopy = shared ? s->groups : p.nt;
+    const int64_t wcw = p.ocv ? gk_bytes(gw, sizeof(TYPE)) : 0;
+    const int64_t wcn = p.ocv ? gk_bytes(p.nob, sizeof(int)) : 0;
     const int64_t wcb = wcw < 0 || wcn < 0 ? -1 : gk_add_bytes(wcw, wcn);
     const int64_t part[4] = {
         gk_bytes(p.noff + nofft, sizeof(int64_t)),
         gk_bytes(p.bufsz > 0 ? p.bufsz * p.nt : 0, sizeof(TYPE)),
-        p.ocv ? (wcb < 0 || wcb > INT64_MAX / 4 / p.nt ? -1 : wcb * p.nt)
+        p.ocv ? (wcb < 0 || wcb > INT64_MAX / 4 / ncopy ? -1 : wcb * ncopy)
               : gk_bytes(reorder ? s->weight_elements : 0, sizeof(TYPE)),
         gk_bytes(ntap, sizeof(gk_tap)),
     };
@@ -1600,8 +1641,12 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
         {
             const int tid = gk_thread_id();
             TYPE *mybuf = buf != NULL ? buf + (int64_t)tid * p.bufsz : NULL;
-            char *wm = wcmem + (int64_t)tid * wcb;
-            FN(wcache) wc = {(TYPE *)(void *)wm, (int *)(void *)(wm + wcw), -1};
+            FN(wcache) wc = {shared ? wcmem : wcmem + (int64_t)tid * wcb, wcb, wcw, -1, shared};
+            if (shared) {
+                GCONV_PRAGMA(omp for schedule(static))
+                for (int64_t t = 0; t < s->groups * p.nob; t++)
+                    FN(transpose_block)(&p, s, w, wcmem, wcb, wcw, t);
+            }
             if (reorder) {
                 GCONV_PRAGMA(omp for schedule(static))
                 for (int64_t g = 0; g < s->groups; g++)
@@ -1619,7 +1664,10 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
                 FN(item)(&p, s, it, w, wt, &wc, bias, x, y, off, offt, &ts, skip, mybuf);
         }
     } else {
-        FN(wcache) wc = {(TYPE *)(void *)wcmem, (int *)(void *)(wcmem + wcw), -1};
+        FN(wcache) wc = {wcmem, wcb, wcw, -1, shared};
+        if (shared)
+            for (int64_t t = 0; t < s->groups * p.nob; t++)
+                FN(transpose_block)(&p, s, w, wcmem, wcb, wcw, t);
         if (reorder)
             for (int64_t g = 0; g < s->groups; g++)
                 FN(reorder_weights)(s, w, wt, g);
