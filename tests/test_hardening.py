@@ -283,6 +283,13 @@ def _nonfinite_cases():
          {"w": [((40, 5, 0, 1), inf)]}),
         ("nan weight over depth padding, 16 channels per group", 3, 32, 32, 2, 6, 3, 1, 1, 1,
          {"w": [((3, 7, 2, 1, 1), nan)]}),
+        # the same kernels decide block by block (mv vectors of channels)
+        # whether to leave those taps out; a group of more than 512 KB of
+        # weights shares one transposed copy among the threads
+        ("inf weight in one channel block, 64 channels per group", 2, 128, 128, 2, 7, 3, 1, 1, 1,
+         {"w": [((114, 3, 0, 2), inf)]}),
+        ("nan weight over padding, 2304 taps per group", 2, 256, 64, 1, 5, 3, 1, 1, 1,
+         {"w": [((37, 200, 2, 0), nan)]}),
         # depthwise 3x3 on planes of a few vectors (AVX-512: 4x4 planes are
         # two float64 vectors, one float32 vector), read as flat arrays
         ("nan weight over padding, depthwise 4x4 planes", 2, 3, 3, 3, 4, 3, 1, 1, 1,

@@ -1104,8 +1104,6 @@ typedef struct FN(wcache) {
                                    transposed before the items */
 } FN(wcache);
 
-/* ts: the taps of the kernels with the channels along the vectors, by class
-   when skip is non-zero (else the list of all taps). */
 #ifdef GK_OCV
 /* The share of the nl cache lines from nw that a kernel call fetches (one
    a tap, the lines past its K taps at once): those up to the fraction
@@ -1127,6 +1125,9 @@ static void FN(wpf)(FN(oargs) *a, const TYPE *nw, int64_t nl, int64_t *done, int
 }
 #endif
 
+/* ts: the taps of the kernels with the channels along the vectors, by class
+   when skip is non-zero (else the list of all taps); the classes serve the
+   blocks whose weights are all finite. */
 static GTARGET void FN(item)(const gk_plan *p, const gconv_shape *s, int64_t it,
                              const TYPE *w, const TYPE *wt, FN(wcache) *wc, const TYPE *bias,
                              const TYPE *x, TYPE *y, const int64_t *off,
