@@ -1086,13 +1086,14 @@ static GTARGET void FN(blocks)(const gk_plan *p, FN(kargs) *a, int nvb,
    all the weights before the items (writing and reading back as many
    bytes as the weights, outside the caches when they are large), with the
    next item's weights prefetched while one computes: 2048 channels of 7x7
-   in 32 groups, 3x3, batch 1, 2 threads, float64 1.56-1.71 -> 1.14-1.22
-   ms, after 64 MB of other memory traffic 2.09-2.41 -> 1.34-1.62 ms;
-   float32 after that traffic 0.91-1.19 -> 0.63-0.80 ms (medians of 3 runs
-   each).  Larger groups keep one shared copy, its blocks transposed by all
-   the threads before the items (by groups before, one thread for one
-   group): 512 -> 512 channels of 7x7, float32, batch 1, after that
-   traffic, 2.19-2.26 -> 1.86-1.97 ms. */
+   in 32 groups, 3x3, 2 threads, the median of 5 rounds' medians, batch 1
+   float64 1.41 -> 1.15 ms, float32 0.68 -> 0.63 ms; after 64 MB of other
+   memory traffic, batch 1 float64 1.98 -> 1.38 ms, float32 0.98 -> 0.74
+   ms, batch 8 float64 9.39 -> 8.52 ms, float32 5.49 -> 4.31 ms.  Larger
+   groups keep one shared copy, its blocks transposed by all the threads
+   before the items (by groups before, one thread for one group): 512 ->
+   512 channels of 7x7, float32, batch 1, after that traffic, 2.56 -> 2.31
+   ms. */
 typedef struct FN(wcache) {
     char *mem;                  /* a copy: block b's weights at b * mv * VL * K
                                    elements, then from wbytes a state a block
