@@ -76,23 +76,8 @@ typedef struct gk_pf {
     int64_t chan, pos;
 } gk_pf;
 
-static void gk_pf_step(gk_pf *pf, int64_t lines)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    while (lines-- > 0 && pf->chan < pf->nchan) {
-        __builtin_prefetch(pf->base + pf->chan * pf->stride + pf->pos, 0, 2);
-        pf->pos += 64;
-        if (pf->pos >= pf->bytes) {
-            pf->pos = 0;
-            pf->chan++;
-        }
-    }
-#else
-    (void)pf;
-    (void)lines;
-#endif
-}
-
+/* A read prefetch of the cache line at p into the caches (none where the
+   compiler has no builtin for it). */
 static inline void gk_prefetch(const char *p)
 {
 #if defined(__GNUC__) || defined(__clang__)
@@ -100,6 +85,18 @@ static inline void gk_prefetch(const char *p)
 #else
     (void)p;
 #endif
+}
+
+static void gk_pf_step(gk_pf *pf, int64_t lines)
+{
+    while (lines-- > 0 && pf->chan < pf->nchan) {
+        gk_prefetch(pf->base + pf->chan * pf->stride + pf->pos);
+        pf->pos += 64;
+        if (pf->pos >= pf->bytes) {
+            pf->pos = 0;
+            pf->chan++;
+        }
+    }
 }
 
 #define GK_CAT3_(a, b, c) a##_##b##_##c

@@ -1528,18 +1528,6 @@ static void FN(transpose_block)(const gk_plan *p, const gconv_shape *s, const TY
     ((int *)(void *)(cm + wbytes))[ob] =
         FN(transpose_weights)(s, w, (TYPE *)(void *)cm + ob * bw * p->K, g, ob * bw, o1);
 }
-#else
-static void FN(transpose_block)(const gk_plan *p, const gconv_shape *s, const TYPE *w,
-                                char *mem, int64_t bytes, int64_t wbytes, int64_t t)
-{
-    (void)p;
-    (void)s;
-    (void)w;
-    (void)mem;
-    (void)bytes;
-    (void)wbytes;
-    (void)t;
-}
 #endif
 
 static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bias,
@@ -1644,11 +1632,13 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
             const int tid = gk_thread_id();
             TYPE *mybuf = buf != NULL ? buf + (int64_t)tid * p.bufsz : NULL;
             FN(wcache) wc = {shared ? wcmem : wcmem + (int64_t)tid * wcb, wcb, wcw, -1, shared};
+#ifdef GK_OCV
             if (shared) {
                 GCONV_PRAGMA(omp for schedule(static))
                 for (int64_t t = 0; t < s->groups * p.nob; t++)
                     FN(transpose_block)(&p, s, w, wcmem, wcb, wcw, t);
             }
+#endif
             if (reorder) {
                 GCONV_PRAGMA(omp for schedule(static))
                 for (int64_t g = 0; g < s->groups; g++)
@@ -1667,9 +1657,11 @@ static gconv_status FN(run)(const gconv_shape *s, const TYPE *w, const TYPE *bia
         }
     } else {
         FN(wcache) wc = {wcmem, wcb, wcw, -1, shared};
+#ifdef GK_OCV
         if (shared)
             for (int64_t t = 0; t < s->groups * p.nob; t++)
                 FN(transpose_block)(&p, s, w, wcmem, wcb, wcw, t);
+#endif
         if (reorder)
             for (int64_t g = 0; g < s->groups; g++)
                 FN(reorder_weights)(s, w, wt, g);
